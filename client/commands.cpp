@@ -1,0 +1,323 @@
+#include "commands.hpp"
+
+#include <time.h>
+
+#include <cstdio>
+#include <optional>
+#include <nlohmann/json.hpp>
+
+#include "binfmt1-proxy.hpp"
+#include "errors.hpp"
+#include "table.hpp"
+
+namespace binfmtctl {
+
+namespace {
+
+constexpr const char* kBusName = "org.binfmtd.Binfmt1";
+constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
+constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
+constexpr const char* kManagerInterface = "org.binfmtd.Binfmt1.Manager";
+
+class Manager final
+    : public sdbus::ProxyInterfaces<org::binfmtd::Binfmt1::Manager_proxy, sdbus::Properties_proxy> {
+ public:
+  explicit Manager(sdbus::IConnection& bus) : ProxyInterfaces(bus, kBusName, kManagerPath) {
+    registerProxy();
+  }
+  ~Manager() { unregisterProxy(); }
+
+ private:
+  void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
+                           const std::vector<std::string>&) override {}
+};
+
+class Properties final : public sdbus::ProxyInterfaces<sdbus::Properties_proxy> {
+ public:
+  Properties(sdbus::IConnection& bus, const std::string& path)
+      : ProxyInterfaces(bus, kBusName, path) {
+    registerProxy();
+  }
+  ~Properties() { unregisterProxy(); }
+
+ private:
+  void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
+                           const std::vector<std::string>&) override {}
+};
+
+using Json = nlohmann::ordered_json;
+using PropertyMap = std::map<std::string, sdbus::Variant>;
+
+void printJson(const Json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+std::string hex(const std::vector<uint8_t>& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : bytes) {
+    s += kHex[b >> 4];
+    s += kHex[b & 0xf];
+  }
+  return s;
+}
+
+std::string formatTime(uint64_t usec) {
+  if (usec == 0) return "never";
+  time_t t = static_cast<time_t>(usec / 1000000);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return buf;
+}
+
+// A variant as JSON, for --json output of properties.
+Json toJson(const sdbus::Variant& v) {
+  if (v.containsValueOfType<std::string>()) return v.get<std::string>();
+  if (v.containsValueOfType<bool>()) return v.get<bool>();
+  if (v.containsValueOfType<uint32_t>()) return v.get<uint32_t>();
+  if (v.containsValueOfType<uint64_t>()) return v.get<uint64_t>();
+  if (v.containsValueOfType<std::vector<std::string>>()) return v.get<std::vector<std::string>>();
+  if (v.containsValueOfType<std::vector<uint8_t>>()) return hex(v.get<std::vector<uint8_t>>());
+  return nullptr;
+}
+
+const char* yesNo(bool b) { return b ? "yes" : "no"; }
+
+int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
+  Manager m(bus);
+  PropertyMap p = m.GetAll(kManagerInterface);
+  auto handlers = m.ListHandlers();
+  unsigned owned = 0, foreign = 0, problems = 0;
+  for (const auto& h : handlers) {
+    const std::string& ownership = h.get<3>();
+    const std::string& state = h.get<4>();
+    (ownership == "owned" ? owned : foreign)++;
+    if (state != "registered") problems += ownership == "owned" ? 1 : 0;
+  }
+  const auto errors = p["ConfigErrors"].get<std::vector<std::string>>();
+  const auto reconcileErrors = p["LastReconcileErrors"].get<std::vector<std::string>>();
+  const std::string result = p["LastReconcileResult"].get<std::string>();
+  const int exitCode = (result == "ok" && errors.empty()) ? 0 : 1;
+  if (inv.json) {
+    Json j;
+    for (const auto& [k, v] : p) j[k] = toJson(v);
+    j["OwnedHandlers"] = owned;
+    j["ForeignHandlers"] = foreign;
+    printJson(j);
+    return exitCode;
+  }
+  std::printf("binfmtd %s\n", p["Version"].get<std::string>().c_str());
+  std::printf("  binfmt_misc: %s (%s, %s)\n", p["BinfmtMiscPath"].get<std::string>().c_str(),
+              p["Mounted"].get<bool>() ? "mounted" : "NOT mounted",
+              p["GlobalEnabled"].get<bool>() ? "enabled" : "globally DISABLED");
+  std::printf("     handlers: %u owned by binfmtd (%u not as configured), %u foreign\n", owned,
+              problems, foreign);
+  std::printf("    reconcile: %s at %s, %u write(s)\n", result.empty() ? "none" : result.c_str(),
+              formatTime(p["LastReconcileTime"].get<uint64_t>()).c_str(),
+              p["LastReconcileWrites"].get<uint32_t>());
+  const auto files = p["ConfigFiles"].get<std::vector<std::string>>();
+  std::printf("       config: %s\n", files.empty() ? "(no files)" : files.front().c_str());
+  for (std::size_t i = 1; i < files.size(); ++i) std::printf("               %s\n", files[i].c_str());
+  for (const auto& e : errors) std::printf(" config error: %s\n", e.c_str());
+  for (const auto& e : reconcileErrors) std::printf("      problem: %s\n", e.c_str());
+  return exitCode;
+}
+
+int cmdList(sdbus::IConnection& bus, const Invocation& inv) {
+  Manager m(bus);
+  auto handlers = m.ListHandlers();
+  if (inv.json) {
+    Json j = Json::array();
+    for (const auto& h : handlers) {
+      j.push_back({{"name", h.get<0>()}, {"architecture", h.get<1>()},
+                   {"interpreter", h.get<2>()}, {"ownership", h.get<3>()},
+                   {"state", h.get<4>()}, {"enabled", h.get<5>()},
+                   {"object", std::string(h.get<6>())}});
+    }
+    printJson(j);
+    return 0;
+  }
+  Table t({"NAME", "ARCH", "STATE", "ENABLED", "OWNER", "INTERPRETER"});
+  unsigned foreign = 0;
+  for (const auto& h : handlers) {
+    bool isForeign = h.get<3>() == "foreign";
+    foreign += isForeign;
+    t.add({h.get<0>(), h.get<1>().empty() ? "-" : h.get<1>(), h.get<4>(), yesNo(h.get<5>()),
+           isForeign ? "foreign" : "binfmtd", h.get<2>().empty() ? "-" : h.get<2>()});
+  }
+  if (!t.empty()) {
+    t.print(stdout);
+    std::printf("\n");
+  }
+  std::printf("%zu handler(s) listed, %u foreign (registered by other programs).\n",
+              handlers.size(), foreign);
+  return 0;
+}
+
+// The handler a name refers to: a handler name, or an architecture alias.
+std::optional<std::string> handlerPathFor(Manager& m, const std::string& name) {
+  auto handlers = m.ListHandlers();
+  for (const auto& h : handlers)
+    if (h.get<0>() == name) return std::string(h.get<6>());
+  for (const auto& a : m.ListArchitectures()) {
+    bool match = a.get<0>() == name;
+    for (const auto& alias : a.get<1>()) match = match || alias == name;
+    if (!match) continue;
+    std::string handler = a.get<5>().at("handler").get<std::string>();
+    for (const auto& h : handlers)
+      if (h.get<0>() == handler) return std::string(h.get<6>());
+  }
+  return std::nullopt;
+}
+
+int cmdShow(sdbus::IConnection& bus, const Invocation& inv) {
+  if (inv.args.size() != 1) {
+    std::fprintf(stderr, "binfmtctl: 'show' takes one handler or architecture name\n");
+    return kExitUsage;
+  }
+  Manager m(bus);
+  auto path = handlerPathFor(m, inv.args[0]);
+  if (!path) {
+    std::fprintf(stderr,
+                 "binfmtctl: no handler '%s' is registered or configured; see 'binfmtctl list'\n",
+                 inv.args[0].c_str());
+    return errorInfo(binfmtd::Errc::NoSuchHandler).exitCode;
+  }
+  Properties props(bus, *path);
+  PropertyMap p = props.GetAll(kHandlerInterface);
+  if (inv.json) {
+    Json j;
+    for (const auto& [k, v] : p) j[k] = toJson(v);
+    printJson(j);
+    return 0;
+  }
+  auto s = [&](const char* k) { return p[k].get<std::string>(); };
+  std::printf("%s\n", s("Name").c_str());
+  std::printf("        State: %s%s\n", s("State").c_str(),
+              p["Enabled"].get<bool>() ? " (enabled)" : "");
+  std::printf("        Owner: %s\n", s("Ownership") == "owned" ? "binfmtd" : "foreign");
+  if (!s("Architecture").empty()) std::printf(" Architecture: %s\n", s("Architecture").c_str());
+  std::printf("  Interpreter: %s\n", s("Interpreter").c_str());
+  std::printf("        Flags: %s\n", s("Flags").empty() ? "(none)" : s("Flags").c_str());
+  if (s("Type") == "extension") {
+    std::printf("    Extension: .%s\n", s("Extension").c_str());
+  } else {
+    std::printf("       Offset: %u\n", p["Offset"].get<uint32_t>());
+    std::printf("        Magic: %s\n", hex(p["Magic"].get<std::vector<uint8_t>>()).c_str());
+    auto mask = p["Mask"].get<std::vector<uint8_t>>();
+    if (!mask.empty()) std::printf("         Mask: %s\n", hex(mask).c_str());
+  }
+  if (!s("SourceFile").empty()) std::printf("       Source: %s\n", s("SourceFile").c_str());
+  if (!s("LastError").empty()) std::printf("   Last error: %s\n", s("LastError").c_str());
+  return 0;
+}
+
+int cmdChange(sdbus::IConnection& bus, const Invocation& inv, bool enable) {
+  if (inv.args.empty()) {
+    std::fprintf(stderr, "binfmtctl: '%s' needs at least one architecture or handler name\n",
+                 inv.command.c_str());
+    return kExitUsage;
+  }
+  Manager m(bus);
+  std::map<std::string, sdbus::Variant> options{{"runtime", sdbus::Variant(inv.runtime)}};
+  auto changes = enable ? m.Enable(inv.args, options) : m.Disable(inv.args, options);
+  for (const auto& c : changes) std::printf("%s\n", c.c_str());
+  if (changes.empty()) std::printf("Nothing to change.\n");
+  return 0;
+}
+
+int cmdReload(sdbus::IConnection& bus) {
+  Manager m(bus);
+  auto changes = m.Reload();
+  for (const auto& c : changes) std::printf("%s\n", c.c_str());
+  auto errors = m.ConfigErrors();
+  for (const auto& e : errors) std::fprintf(stderr, "config error: %s\n", e.c_str());
+  return errors.empty() ? 0 : errorInfo(binfmtd::Errc::ConfigInvalid).exitCode;
+}
+
+int cmdArchs(sdbus::IConnection& bus, const Invocation& inv) {
+  Manager m(bus);
+  auto archs = m.ListArchitectures();
+  if (inv.json) {
+    Json j = Json::array();
+    for (const auto& a : archs) {
+      const auto& extra = a.get<5>();
+      j.push_back({{"name", a.get<0>()},
+                   {"aliases", a.get<1>()},
+                   {"handler", extra.at("handler").get<std::string>()},
+                   {"interpreter", a.get<2>()},
+                   {"static", a.get<3>()},
+                   {"native", a.get<4>()},
+                   {"default_flags", extra.at("default-flags").get<std::string>()},
+                   {"oci_platforms", extra.at("oci-platforms").get<std::vector<std::string>>()},
+                   {"configured", extra.at("configured").get<bool>()}});
+    }
+    printJson(j);
+    return 0;
+  }
+  Table t({"ARCH", "ALIASES", "ENABLED", "EMULATOR"});
+  unsigned installed = 0;
+  for (const auto& a : archs) {
+    const auto& extra = a.get<5>();
+    std::string aliases;
+    for (const auto& alias : a.get<1>()) {
+      if (alias.find('/') != std::string::npos) continue;  // OCI names make it too wide
+      aliases += (aliases.empty() ? "" : ",") + alias;
+    }
+    std::string emulator;
+    if (a.get<4>()) {
+      emulator = "(native)";
+    } else if (a.get<2>().empty()) {
+      emulator = "-";
+    } else {
+      ++installed;
+      emulator = a.get<2>() + (a.get<3>() ? " (static)" : " (dynamic)");
+    }
+    t.add({a.get<0>(), aliases.empty() ? "-" : aliases,
+           yesNo(extra.at("configured").get<bool>()), emulator});
+  }
+  t.print(stdout);
+  std::printf("\n%zu architectures, %u with an emulator installed.\n", archs.size(), installed);
+  return 0;
+}
+
+}  // namespace
+
+int reportError(const sdbus::Error& e) {
+  const std::string& name = e.getName();
+  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+      name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+    std::fprintf(stderr,
+                 "binfmtctl: binfmtd is not running (nobody owns %s on the system bus).\n"
+                 "Start it with: systemctl start binfmtd\n",
+                 kBusName);
+    return kExitNoDaemon;
+  }
+  if (name == "org.freedesktop.DBus.Error.AccessDenied") {
+    std::fprintf(stderr, "binfmtctl: permission denied by the bus policy: %s\n",
+                 e.getMessage().c_str());
+    return errorInfo(binfmtd::Errc::AccessDenied).exitCode;
+  }
+  std::fprintf(stderr, "binfmtctl: %s\n", e.getMessage().c_str());
+  const std::string prefix(binfmtd::kErrorPrefix);
+  if (name.rfind(prefix, 0) == 0) {
+    for (const auto& info : binfmtd::kErrors)
+      if (name.substr(prefix.size()) == info.name) return info.exitCode;
+  }
+  return 1;
+}
+
+int runCommand(sdbus::IConnection& bus, const Invocation& inv) {
+  const std::string& c = inv.command;
+  if (c == "status") return cmdStatus(bus, inv);
+  if (c == "list") return cmdList(bus, inv);
+  if (c == "show") return cmdShow(bus, inv);
+  if (c == "enable") return cmdChange(bus, inv, true);
+  if (c == "disable") return cmdChange(bus, inv, false);
+  if (c == "reload") return cmdReload(bus);
+  if (c == "archs") return cmdArchs(bus, inv);
+  std::fprintf(stderr, "binfmtctl: unknown command '%s'; see 'binfmtctl --help'\n", c.c_str());
+  return kExitUsage;
+}
+
+}  // namespace binfmtctl

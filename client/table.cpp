@@ -1,0 +1,27 @@
+#include "table.hpp"
+
+#include <algorithm>
+
+namespace binfmtctl {
+
+void Table::print(FILE* out) const {
+  std::vector<std::size_t> width(header_.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  };
+  measure(header_);
+  for (const auto& r : rows_) measure(r);
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string text;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      text += row[i];
+      if (i + 1 < row.size()) text += std::string(width[i] - row[i].size() + 1, ' ');
+    }
+    std::fprintf(out, "%s\n", text.c_str());
+  };
+  line(header_);
+  for (const auto& r : rows_) line(r);
+}
+
+}  // namespace binfmtctl

@@ -1,0 +1,120 @@
+#include "event_loop.hpp"
+
+#include <signal.h>
+#include <sys/inotify.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "log.hpp"
+
+namespace binfmtd {
+
+namespace {
+
+void check(int r, const char* what) {
+  if (r < 0) throw std::runtime_error(std::string(what) + ": " + std::strerror(-r));
+}
+
+}  // namespace
+
+EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
+    : bus_(bus), callbacks_(std::move(callbacks)) {
+  check(sd_event_default(&event_), "sd_event_default");
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sd_event_source* s = nullptr;
+    check(sd_event_add_signal(event_, &s, sig, &EventLoop::onSignal, this), "sd_event_add_signal");
+    sources_.push_back(s);
+  }
+
+  // sdbus-c++ 1.2 exposes its connection as poll data (fd, events, timeout) that must be
+  // refreshed before every wait: the prepare callback does that.
+  auto poll = bus_.getEventLoopPollData();
+  check(sd_event_add_io(event_, &busIo_, poll.fd, poll.events, &EventLoop::onBusIo, this),
+        "sd_event_add_io");
+  check(sd_event_add_time(event_, &busTime_, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                          &EventLoop::onBusTime, this),
+        "sd_event_add_time");
+  check(sd_event_source_set_prepare(busIo_, &EventLoop::onBusPrepare), "set_prepare");
+
+  check(sd_event_add_defer(event_, &deferred_, &EventLoop::onDeferred, this), "sd_event_add_defer");
+  sd_event_source_set_enabled(deferred_, SD_EVENT_OFF);
+}
+
+EventLoop::~EventLoop() {
+  for (auto* s : sources_) sd_event_source_unref(s);
+  sd_event_source_unref(deferred_);
+  sd_event_source_unref(busTime_);
+  sd_event_source_unref(busIo_);
+  sd_event_unref(event_);
+}
+
+void EventLoop::watch(const std::filesystem::path& dir) {
+  sd_event_source* s = nullptr;
+  int r = sd_event_add_inotify(event_, &s, dir.c_str(),
+                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                   IN_DELETE | IN_ONLYDIR,
+                               &EventLoop::onInotify, this);
+  if (r < 0) {
+    log::info("Not watching " + dir.string() + ": " + std::strerror(-r));
+    return;
+  }
+  sources_.push_back(s);
+}
+
+int EventLoop::run() { return sd_event_loop(event_); }
+
+void EventLoop::processBus() {
+  while (bus_.processPendingRequest()) {
+  }
+}
+
+int EventLoop::onBusIo(sd_event_source*, int, uint32_t, void* self) {
+  static_cast<EventLoop*>(self)->processBus();
+  return 0;
+}
+
+int EventLoop::onBusTime(sd_event_source*, uint64_t, void* self) {
+  static_cast<EventLoop*>(self)->processBus();
+  return 0;
+}
+
+int EventLoop::onBusPrepare(sd_event_source*, void* data) {
+  auto* self = static_cast<EventLoop*>(data);
+  auto poll = self->bus_.getEventLoopPollData();
+  sd_event_source_set_io_events(self->busIo_, poll.events);
+  sd_event_source_set_time(self->busTime_, poll.timeout_usec);
+  sd_event_source_set_enabled(self->busTime_, SD_EVENT_ONESHOT);
+  return 0;
+}
+
+int EventLoop::onSignal(sd_event_source* s, const struct signalfd_siginfo* si, void* data) {
+  auto* self = static_cast<EventLoop*>(data);
+  if (si->ssi_signo == SIGHUP) {
+    if (self->callbacks_.reload) self->callbacks_.reload();
+    return 0;
+  }
+  log::info(std::string("Received ") + strsignal(static_cast<int>(si->ssi_signo)) +
+            ", exiting");
+  return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int EventLoop::onInotify(sd_event_source*, const struct inotify_event*, void* data) {
+  // Editors and binfmtctl write several events per change; one reconcile per loop
+  // iteration is enough, after every event of this batch has been seen.
+  sd_event_source_set_enabled(static_cast<EventLoop*>(data)->deferred_, SD_EVENT_ONESHOT);
+  return 0;
+}
+
+int EventLoop::onDeferred(sd_event_source*, void* data) {
+  auto* self = static_cast<EventLoop*>(data);
+  if (self->callbacks_.configChanged) self->callbacks_.configChanged();
+  return 0;
+}
+
+}  // namespace binfmtd

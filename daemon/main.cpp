@@ -1,1 +1,106 @@
-int main() { return 0; }
+// binfmtd: wires the pieces together and does nothing else. The engine reconciles,
+// the service layer speaks D-Bus, the event loop waits.
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "engine/engine.hpp"
+#include "event_loop.hpp"
+#include "kernel/binfmt_fs.hpp"
+#include "log.hpp"
+#include "options.hpp"
+#include "service/manager_object.hpp"
+#include "service/object_path.hpp"
+
+using namespace binfmtd;
+
+namespace {
+
+void logReport(const engine::ReconcileReport& report) {
+  for (const auto& c : report.changes) log::info(c, {{"HANDLER", c.substr(0, c.find(':'))}});
+  for (const auto& e : report.errors) log::error(e);
+  log::info("Reconciled: " + report.result + ", " + std::to_string(report.writes) +
+            " write(s) to binfmt_misc");
+}
+
+std::string statusLine(const engine::Status& s) {
+  unsigned owned = 0, foreign = 0, problems = 0;
+  for (const auto& h : s.handlers) {
+    if (h.state == "error" || h.state == "conflict" || h.state == "missing") ++problems;
+    (h.owned ? owned : foreign) += h.inKernel ? 1 : 0;
+  }
+  std::string line = std::to_string(owned) + " handler(s) registered, " +
+                     std::to_string(foreign) + " foreign";
+  if (problems != 0) line += ", " + std::to_string(problems) + " with problems";
+  if (!s.configErrors.empty()) line += ", config errors";
+  return line;
+}
+
+void makeDirs(const Options& o) {
+  // The drop-in directories binfmtctl writes to, and our state; watched below.
+  for (const auto& dir : {o.config.adminDir / "conf.d", o.config.runtimeDir / "conf.d",
+                          o.stateDir}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exitCode = 0;
+  auto options = parseOptions(argc, argv, &exitCode);
+  if (!options) return exitCode;
+  log::init();
+  makeDirs(*options);
+
+  kernel::BinfmtFs binfmt(options->binfmtDir);
+  engine::Host host = engine::Host::detect();
+  host.emulators.root = options->emulatorRoot;
+  engine::Engine engine(binfmt, options->config, options->stateDir, host);
+
+  if (options->apply) {
+    const auto& report = engine.reconcile();
+    logReport(report);
+    return report.result == "ok" ? 0 : 1;
+  }
+
+  try {
+    auto bus = sdbus::createSystemBusConnection();
+    service::ManagerObject manager(*bus, engine, options->binfmtDir.string(),
+                                   [](const engine::Status& s) {
+                                     sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
+                                   });
+    auto reconcile = [&](const char* why) {
+      log::info(std::string("Reconciling: ") + why);
+      logReport(engine.reconcile());
+      manager.refresh();
+    };
+    EventLoop loop(*bus, {
+        .reload =
+            [&] {
+              sd_notify(0, "RELOADING=1");
+              reconcile("SIGHUP");
+              sd_notify(0, "READY=1");
+            },
+        .configChanged = [&] { reconcile("configuration changed"); },
+    });
+    for (const auto& dir : options->config.watchDirs()) loop.watch(dir);
+
+    reconcile("startup");
+    // The name last: a client that sees it can rely on the first reconcile being done.
+    bus->requestName(service::kBusName);
+    sd_notify(0, "READY=1");
+    int r = loop.run();
+    sd_notify(0, "STOPPING=1");
+    return r < 0 ? 1 : 0;
+  } catch (const sdbus::Error& e) {
+    log::error("D-Bus: " + e.getMessage() + " (" + e.getName() + ")");
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,240 @@
+#include "engine/engine.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <set>
+
+#include "catalog/architectures.hpp"
+#include "error.hpp"
+
+namespace binfmtd::engine {
+
+namespace {
+
+std::uint64_t nowRealtimeUsec() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+// The catalogue architecture whose handler name this is ("qemu-aarch64" -> aarch64).
+const catalog::Architecture* architectureForHandler(const std::string& name) {
+  for (const auto& arch : catalog::all())
+    if (catalog::handlerName(arch) == name) return &arch;
+  return nullptr;
+}
+
+const config::ArchitectureRequest* findRequest(const config::Config& config,
+                                               std::string_view name) {
+  for (const auto& r : config.architectures)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+const config::HandlerSpec* findSpec(const config::Config& config, const std::string& name) {
+  for (const auto& h : config.handlers)
+    if (h.entry.name == name) return &h;
+  return nullptr;
+}
+
+}  // namespace
+
+Engine::Engine(kernel::KernelTable& table, config::Paths paths, std::filesystem::path stateDir,
+               Host host)
+    : table_(table),
+      paths_(std::move(paths)),
+      host_(std::move(host)),
+      ownership_(std::move(stateDir) / "owned") {}
+
+const ReconcileReport& Engine::reconcile() {
+  ReconcileReport report;
+  report.time = nowRealtimeUsec();
+  loaded_ = config::load(paths_, &lastGood_);
+  desired_ = desiredHandlers(loaded_.config, host_);
+  for (const auto& w : ownership_.load()) report.errors.push_back(w);
+
+  try {
+    table_.ensureMounted();
+    kernel::Table actual = table_.list();
+    PlanOptions options;
+    options.allowRemovals = loaded_.brokenFiles.empty();
+    for (const auto& p : desired_.problems)
+      if (!p.handler.empty()) options.keep.insert(p.handler);
+    plan_ = plan(desired_.handlers, actual.entries, ownership_.entries(), options);
+    ApplyResult applied = apply(plan_, table_, ownership_);
+    if (!plan_.empty()) ownership_.save();
+    failures_ = std::move(applied.failures);
+    report.writes = applied.writes;
+    report.changes = std::move(applied.changes);
+    for (const auto& [name, why] : failures_) report.errors.push_back(why);
+    for (const auto& c : plan_.conflicts) report.errors.push_back(c.message);
+  } catch (const Error& e) {
+    // binfmt_misc unusable (not mounted, unreadable) or the state file unwritable.
+    report.errors.push_back(e.what());
+    report.result = "failed";
+  }
+  for (const auto& p : desired_.problems) report.errors.push_back(p.message);
+  for (const auto& d : loaded_.errors) report.errors.push_back(d.toString());
+  if (report.result.empty()) report.result = report.errors.empty() ? "ok" : "partial";
+  last_ = std::move(report);
+  return last_;
+}
+
+Engine::Targets Engine::resolveNames(const std::vector<std::string>& names, bool enabling) const {
+  Targets targets;
+  const auto& config = loaded_.config;
+  std::set<std::string> foreign;
+  if (!enabling) {
+    try {
+      for (const auto& e : table_.list().entries)
+        if (!ownership_.owns(e.name)) foreign.insert(e.name);
+    } catch (const Error&) {
+      // Not mounted: nothing is foreign then.
+    }
+  }
+  for (const auto& name : names) {
+    const catalog::Architecture* arch = catalog::find(name);
+    if (arch == nullptr) arch = architectureForHandler(name);
+    if (arch != nullptr) {
+      if (enabling) resolveArchitecture(*arch, host_, findRequest(config, arch->name));
+      targets.architectures.emplace_back(arch->name);
+      continue;
+    }
+    if (findSpec(config, name) != nullptr) {
+      targets.handlers.push_back(name);
+      continue;
+    }
+    if (foreign.count(name) != 0) {
+      throw Error(Errc::ForeignEntry,
+                  "'" + name + "' was registered by another program, not by binfmtd; "
+                  "binfmtd leaves other programs' entries alone");
+    }
+    throw Error(Errc::NoSuchHandler,
+                "'" + name + "' is neither a known architecture nor a configured handler; "
+                "see 'binfmtctl archs' for architectures, or define a handler in "
+                "/etc/binfmtd/binfmtd.json");
+  }
+  return targets;
+}
+
+std::vector<std::string> Engine::change(const std::vector<std::string>& names, bool enabled,
+                                        bool runtime) {
+  if (names.empty()) throw Error(Errc::NoSuchHandler, "No architecture or handler given");
+  // Work against the current config so that overrides (interpreter, flags) are honoured.
+  loaded_ = config::load(paths_, &lastGood_);
+  Targets targets = resolveNames(names, enabled);
+  config::setEnabled(paths_, targets.architectures, targets.handlers, enabled, runtime);
+  const ReconcileReport& report = reconcile();
+  if (report.result == "failed") throw Error(Errc::NotMounted, report.errors.front());
+  // Report a refusal of one of the handlers asked for, not somebody else's problem.
+  std::vector<std::string> handlerNames = targets.handlers;
+  for (const auto& a : targets.architectures)
+    handlerNames.push_back(catalog::handlerName(*catalog::find(a)));
+  for (const auto& h : handlerNames) {
+    if (auto it = failures_.find(h); it != failures_.end())
+      throw Error(Errc::KernelRejected, it->second);
+    for (const auto& c : plan_.conflicts)
+      if (c.name == h) throw Error(Errc::ForeignEntry, c.message);
+    for (const auto& p : desired_.problems)
+      if (p.handler == h && enabled) throw Error(p.code, p.message);
+  }
+  return report.changes;
+}
+
+std::vector<std::string> Engine::enable(const std::vector<std::string>& names, bool runtime) {
+  return change(names, true, runtime);
+}
+
+std::vector<std::string> Engine::disable(const std::vector<std::string>& names, bool runtime) {
+  return change(names, false, runtime);
+}
+
+Status Engine::status() const {
+  Status s;
+  s.mounted = table_.isMounted();
+  s.configFiles = loaded_.config.files;
+  for (const auto& d : loaded_.errors) s.configErrors.push_back(d.toString());
+  s.last = last_;
+  kernel::Table actual;
+  if (s.mounted) {
+    try {
+      s.globalEnabled = table_.globalEnabled();
+      actual = table_.list();
+    } catch (const Error&) {
+      // Reported by the next reconcile; the view shows nothing in the kernel meanwhile.
+    }
+  }
+  std::map<std::string, HandlerStatus> byName;
+  for (const auto& e : actual.entries) {
+    HandlerStatus h;
+    h.entry = e;
+    h.inKernel = true;
+    h.owned = ownership_.owns(e.name);
+    h.state = e.enabled ? "registered" : "disabled";
+    if (const auto* arch = architectureForHandler(e.name)) h.architecture = arch->name;
+    byName[e.name] = h;
+  }
+  auto markWanted = [&](const std::string& name, const std::string& arch,
+                        const kernel::Entry& entry, const config::Location& where) {
+    HandlerStatus& h = byName[name];
+    if (!h.inKernel) {
+      h.entry = entry;
+      h.entry.name = name;
+      h.entry.enabled = false;
+      h.owned = true;  // configured for binfmtd to own, even if not registered yet
+      h.state = "missing";
+    }
+    h.architecture = arch;
+    h.source = where.toString();
+  };
+  for (const auto& d : desired_.handlers) {
+    markWanted(d.entry.name, d.architecture, d.entry, d.source);
+    HandlerStatus& h = byName[d.entry.name];
+    if (h.inKernel && h.owned && !h.entry.sameDefinition(d.entry)) h.state = "missing";
+  }
+  for (const auto& p : desired_.problems) {
+    if (p.handler.empty()) continue;
+    kernel::Entry placeholder;
+    markWanted(p.handler, p.architecture, placeholder, p.source);
+    byName[p.handler].state = "error";
+    byName[p.handler].lastError = p.message;
+  }
+  for (const auto& c : plan_.conflicts) {
+    HandlerStatus& h = byName[c.name];
+    h.state = "conflict";
+    h.lastError = c.message;
+  }
+  for (const auto& [name, why] : failures_) {
+    HandlerStatus& h = byName[name];
+    if (h.entry.name.empty()) h.entry.name = name;
+    h.state = "error";
+    h.lastError = why;
+  }
+  for (auto& [name, h] : byName) s.handlers.push_back(std::move(h));
+  return s;
+}
+
+std::vector<ArchitectureInfo> Engine::architectures() const {
+  std::vector<ArchitectureInfo> out;
+  for (const auto& arch : catalog::all()) {
+    ArchitectureInfo info;
+    info.name = arch.name;
+    info.aliases.assign(arch.aliases.begin(), arch.aliases.end());
+    info.ociPlatforms.assign(arch.ociPlatforms.begin(), arch.ociPlatforms.end());
+    info.handler = catalog::handlerName(arch);
+    info.hostFamily = catalog::isHostFamily(arch, host_.machine);
+    if (auto emulator = catalog::discover(arch, host_.emulators)) {
+      info.interpreter = emulator->interpreter.string();
+      info.isStatic = emulator->isStatic;
+      info.defaultFlags = emulator->defaultFlags;
+    }
+    const auto* request = findRequest(loaded_.config, arch.name);
+    info.configured = request != nullptr && request->enabled;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace binfmtd::engine

@@ -23,6 +23,9 @@ struct Table {
 class KernelTable {
  public:
   virtual ~KernelTable() = default;
+  virtual bool isMounted() const = 0;
+  virtual void ensureMounted() = 0;
+  virtual bool globalEnabled() const = 0;
   virtual Table list() const = 0;
   virtual void add(const Entry& entry) = 0;               // write to `register`
   virtual void setEnabled(const std::string& name, bool enabled) = 0;  // 1 / 0
@@ -40,15 +43,15 @@ class BinfmtFs final : public KernelTable {
 
   /// True when a binfmt_misc filesystem is mounted exactly at dir(). Reads mountinfo
   /// only: it never looks inside dir(), which would trigger systemd's automount.
-  bool isMounted() const;
+  bool isMounted() const override;
 
   /// Mounts binfmt_misc at dir() unless already mounted. Never unmounts (on Linux >= 6.7
   /// the last unmount destroys every entry). Throws Error(NotMounted) with the reason
   /// (ENODEV: module missing; EPERM: no CAP_SYS_ADMIN; ENOENT: no such directory).
-  void ensureMounted();
+  void ensureMounted() override;
 
   /// Global state from `status` (true = enabled).
-  bool globalEnabled() const;
+  bool globalEnabled() const override;
 
   Table list() const override;
   void add(const Entry& entry) override;

@@ -1,0 +1,56 @@
+// Turning the configuration into the kernel entries it asks for: architectures are
+// resolved through the catalogue and the installed emulators, custom handlers are
+// taken as written. Whatever cannot be resolved becomes a Problem, never an exception,
+// so one bad item does not block the others.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "catalog/emulators.hpp"
+#include "config/config.hpp"
+#include "errors.hpp"
+#include "kernel/entry.hpp"
+
+namespace binfmtd::engine {
+
+struct DesiredHandler {
+  kernel::Entry entry;
+  std::string architecture;  // canonical catalogue name, "" for custom handlers
+  config::Location source;
+  /// Whether a foreign entry with the same name may be replaced and taken over. True for
+  /// architectures (the user asked for "arm64", not for somebody's qemu-aarch64), false
+  /// for custom handlers, whose name the user chose.
+  bool adopt = false;
+};
+
+struct Problem {
+  std::string handler;       // handler name, when known
+  std::string architecture;  // catalogue name, when an architecture
+  Errc code;
+  std::string message;
+  config::Location source;
+};
+
+struct DesiredSet {
+  std::vector<DesiredHandler> handlers;  // sorted by name
+  std::vector<Problem> problems;
+};
+
+/// The machine binfmtd runs on: its uname(2) machine and where emulators are found.
+struct Host {
+  std::string machine;
+  catalog::EmulatorSearch emulators;
+  static Host detect();  // uname(2), root "/", AT_FLAGS from the kernel version
+};
+
+/// Resolves one architecture to the entry binfmtd would register for it, with the
+/// interpreter and flags overrides applied. Throws Error(NativeArchitecture) or
+/// Error(EmulatorNotFound) with the sentence that says what to do.
+DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host& host,
+                                   const config::ArchitectureRequest* request = nullptr);
+
+/// Every enabled item of the config, resolved.
+DesiredSet desiredHandlers(const config::Config& config, const Host& host);
+
+}  // namespace binfmtd::engine

@@ -1,0 +1,44 @@
+// One D-Bus object per handler, under /org/binfmtd/Binfmt1/handler/. It holds a
+// snapshot of the engine's view and emits PropertiesChanged when a new one differs.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "binfmt1-adaptor.hpp"
+#include "engine/engine.hpp"
+
+namespace binfmtd::service {
+
+class HandlerObject final
+    : public sdbus::AdaptorInterfaces<org::binfmtd::Binfmt1::Handler_adaptor,
+                                      sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor> {
+ public:
+  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status);
+  ~HandlerObject();
+  HandlerObject(const HandlerObject&) = delete;
+  HandlerObject& operator=(const HandlerObject&) = delete;
+
+  /// Takes a new snapshot and signals the properties that changed.
+  void update(engine::HandlerStatus status);
+  const engine::HandlerStatus& status() const { return status_; }
+
+ private:
+  std::string Name() override;
+  std::string Architecture() override;
+  std::string Interpreter() override;
+  std::string Flags() override;
+  std::string Type() override;
+  uint32_t Offset() override;
+  std::vector<uint8_t> Magic() override;
+  std::vector<uint8_t> Mask() override;
+  std::string Extension() override;
+  bool Enabled() override;
+  std::string Ownership() override;
+  std::string State() override;
+  std::string LastError() override;
+  std::string SourceFile() override;
+
+  engine::HandlerStatus status_;
+};
+
+}  // namespace binfmtd::service

@@ -1,0 +1,68 @@
+// The manager object, /org/binfmtd/Binfmt1: translates D-Bus calls into engine calls and
+// engine errors into org.binfmtd.Binfmt1.Error.* replies, and keeps the handler objects
+// in step with the engine's view. No policy of its own beyond authorize().
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "binfmt1-adaptor.hpp"
+#include "engine/engine.hpp"
+#include "service/handler_object.hpp"
+
+namespace binfmtd::service {
+
+class ManagerObject final
+    : public sdbus::AdaptorInterfaces<org::binfmtd::Binfmt1::Manager_adaptor,
+                                      sdbus::Properties_adaptor, sdbus::ObjectManager_adaptor> {
+ public:
+  /// onChange is called after every refresh (the daemon updates sd_notify STATUS=).
+  ManagerObject(sdbus::IConnection& connection, engine::Engine& engine, std::string binfmtDir,
+                std::function<void(const engine::Status&)> onChange);
+  ~ManagerObject();
+  ManagerObject(const ManagerObject&) = delete;
+  ManagerObject& operator=(const ManagerObject&) = delete;
+
+  /// Re-reads the engine's view, updates the handler objects and emits PropertiesChanged.
+  void refresh();
+
+ private:
+  std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
+                            sdbus::ObjectPath>>
+  ListHandlers() override;
+  std::vector<sdbus::Struct<std::string, std::vector<std::string>, std::string, bool, bool,
+                            std::map<std::string, sdbus::Variant>>>
+  ListArchitectures() override;
+  std::vector<std::string> Enable(const std::vector<std::string>& names,
+                                  const std::map<std::string, sdbus::Variant>& options) override;
+  std::vector<std::string> Disable(const std::vector<std::string>& names,
+                                   const std::map<std::string, sdbus::Variant>& options) override;
+  std::vector<std::string> Reload() override;
+
+  std::string Version() override;
+  std::string BinfmtMiscPath() override;
+  bool Mounted() override;
+  bool GlobalEnabled() override;
+  std::vector<std::string> ConfigFiles() override;
+  std::vector<std::string> ConfigErrors() override;
+  uint64_t LastReconcileTime() override;
+  std::string LastReconcileResult() override;
+  uint32_t LastReconcileWrites() override;
+  std::vector<std::string> LastReconcileErrors() override;
+
+  std::vector<std::string> change(const char* verb, const std::vector<std::string>& names,
+                                  const std::map<std::string, sdbus::Variant>& options);
+  void publish(const engine::Status& status);
+
+  sdbus::IConnection& connection_;
+  engine::Engine& engine_;
+  std::string binfmtDir_;
+  std::function<void(const engine::Status&)> onChange_;
+  engine::Status status_;
+  std::map<std::string, std::unique_ptr<HandlerObject>> handlers_;
+};
+
+}  // namespace binfmtd::service
