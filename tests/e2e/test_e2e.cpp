@@ -1,0 +1,167 @@
+// End to end: binfmtd + binfmtctl + Debian's qemu-user-static + a real arm64 binary, in a
+// private binfmt_misc instance and on a private system bus. The user story, step by step.
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "harness/harness.hpp"
+
+namespace fs = std::filesystem;
+using harness::ctl;
+using harness::run;
+
+namespace {
+
+// busybox-static:arm64 from Debian, fetched by scripts/setup.sh.
+fs::path arm64Busybox() {
+  const char* dir = std::getenv("BINFMTD_FOREIGN_BINARIES");
+  fs::path p = fs::path(dir ? dir : "/var/cache/binfmtd-tests") / "busybox-arm64";
+  return p;
+}
+
+bool prerequisites() {
+  bool ok = fs::exists(arm64Busybox()) && fs::exists("/usr/bin/qemu-aarch64-static");
+  if (!ok) {
+    if (harness::inCi()) FAIL("arm64 busybox or qemu-user-static missing: run scripts/setup.sh");
+    WARN("skipping: arm64 busybox or qemu-user-static missing (run scripts/setup.sh)");
+  }
+  return ok;
+}
+
+nlohmann::json statusJson() {
+  auto r = ctl({"status", "--json"});
+  INFO(r.err);
+  return nlohmann::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that way") {
+  if (!prerequisites()) return;
+  harness::TempDir tmp;
+  harness::TestBus bus;
+
+  // A chroot that holds nothing but the foreign binary: no qemu inside, so only a
+  // handler registered with F (interpreter opened at registration) can run it.
+  const fs::path jail = tmp.path() / "jail";
+  fs::create_directories(jail);
+  fs::copy_file(arm64Busybox(), jail / "busybox");
+  const std::string busybox = (jail / "busybox").string();
+
+  // Someone else's entry, registered before binfmtd starts: it must survive everything.
+  if (!fs::exists(harness::Daemon::binfmtDir() / "someone-else"))
+    harness::registerEntry(":someone-else:E::foreign::/bin/cat:");
+
+  auto before = run({busybox, "uname", "-m"});
+  REQUIRE(before.execErrno == ENOEXEC);  // "Exec format error"
+
+  harness::Daemon daemon(tmp.path() / "root");
+  daemon.start();
+
+  SECTION("enable, run, chroot, persist, restart, break the config, disable") {
+    auto enabled = ctl({"enable", "arm64"});
+    INFO(enabled.err);
+    REQUIRE(enabled.exitCode == 0);
+    CHECK(enabled.out.find("qemu-aarch64: registered") != std::string::npos);
+
+    auto native = run({busybox, "uname", "-m"});
+    REQUIRE(native.execErrno == 0);
+    CHECK(native.out == "aarch64\n");
+
+    auto jailed = run({"/busybox", "echo", "hello from a chroot"}, harness::inChroot(jail));
+    INFO(jailed.err);
+    REQUIRE(jailed.execErrno == 0);
+    CHECK(jailed.out == "hello from a chroot\n");
+
+    // The kernel entry: Debian's interpreter, F for the chroot, P for argv[0].
+    const std::string entry = harness::readFile(harness::Daemon::binfmtDir() / "qemu-aarch64");
+    CHECK(entry.find("enabled\n") == 0);
+    CHECK(entry.find("flags: PF\n") != std::string::npos);
+
+    // Persisted where binfmtctl writes.
+    const auto control = daemon.configDir() / "conf.d" / "50-binfmtctl.json";
+    auto saved = nlohmann::json::parse(harness::readFile(control));
+    CHECK(saved["architectures"].dump().find("aarch64") != std::string::npos);
+
+    // A restart re-applies the same config with zero writes to binfmt_misc.
+    daemon.stop();
+    daemon.start();
+    auto status = statusJson();
+    CHECK(status["LastReconcileResult"] == "ok");
+    CHECK(status["LastReconcileWrites"] == 0);
+    CHECK(run({busybox, "true"}).exitCode == 0);
+
+    // A broken drop-in: reported with file and line, and arm64 keeps working.
+    harness::writeFile(daemon.configDir() / "conf.d" / "60-broken.json",
+                       "{\n  \"architectures\": [\"riscv64\",]\n}\n");
+    REQUIRE(harness::waitFor([] { return !statusJson()["ConfigErrors"].empty(); }));
+    auto human = ctl({"status"});
+    CHECK(human.exitCode == 1);
+    CHECK(human.out.find("60-broken.json:2:") != std::string::npos);
+    CHECK(run({busybox, "true"}).exitCode == 0);
+
+    // Breaking the very file that enables arm64 does not cost the handler either.
+    harness::writeFile(control, "{ \"architectures\": [ \"aarch64\" \n");
+    REQUIRE(harness::waitFor([&] {
+      for (const auto& e : statusJson()["ConfigErrors"])
+        if (e.get<std::string>().find("50-binfmtctl.json") != std::string::npos) return true;
+      return false;
+    }));
+    CHECK(run({busybox, "true"}).exitCode == 0);
+    CHECK(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+    harness::writeFile(control, saved.dump());
+    fs::remove(daemon.configDir() / "conf.d" / "60-broken.json");
+    REQUIRE(harness::waitFor([] { return statusJson()["ConfigErrors"].empty(); }));
+
+    auto disabled = ctl({"disable", "arm64"});
+    INFO(disabled.err);
+    REQUIRE(disabled.exitCode == 0);
+    CHECK(run({busybox, "true"}).execErrno == ENOEXEC);
+    CHECK(harness::readFile(control).find("\"enabled\": false") != std::string::npos);
+
+    // The foreign entry is untouched and listed as such.
+    CHECK(fs::exists(harness::Daemon::binfmtDir() / "someone-else"));
+    auto list = ctl({"list"});
+    CHECK(list.out.find("someone-else") != std::string::npos);
+    CHECK(list.out.find("foreign") != std::string::npos);
+  }
+
+  SECTION("--runtime writes under /run only") {
+    auto enabled = ctl({"enable", "--runtime", "linux/arm64"});
+    INFO(enabled.err);
+    REQUIRE(enabled.exitCode == 0);
+    CHECK(run({busybox, "true"}).exitCode == 0);
+    CHECK(fs::exists(daemon.runtimeDir() / "conf.d" / "50-binfmtctl.runtime.json"));
+    CHECK_FALSE(fs::exists(daemon.configDir() / "conf.d" / "50-binfmtctl.json"));
+    // A reboot forgets /run: modelled by deleting it, after which the entry goes away.
+    fs::remove(daemon.runtimeDir() / "conf.d" / "50-binfmtctl.runtime.json");
+    REQUIRE(harness::waitFor([&] { return run({busybox, "true"}).execErrno == ENOEXEC; }));
+  }
+
+  daemon.stop();
+  // Stopping binfmtd leaves the kernel table alone: its own entries and everyone else's.
+  CHECK(fs::exists(harness::Daemon::binfmtDir() / "someone-else"));
+}
+
+TEST_CASE("binfmtd --apply reconciles once without a bus") {
+  if (!prerequisites()) return;
+  harness::TempDir tmp;
+  harness::Daemon tree(tmp.path() / "root");
+  harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": ["arm64"]})");
+  auto args = tree.arguments();
+  args.push_back("--apply");
+  auto first = run(args);
+  INFO(first.err);
+  REQUIRE(first.exitCode == 0);
+  CHECK(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+
+  auto again = run(args);
+  CHECK(again.exitCode == 0);
+  CHECK(again.err.find("0 write(s)") != std::string::npos);
+
+  harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": []})");
+  auto removed = run(args);
+  CHECK(removed.exitCode == 0);
+  CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+}

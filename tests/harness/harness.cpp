@@ -1,0 +1,313 @@
+#include "harness/harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+bool inCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && *ci != '\0' && std::string(ci) != "false";
+}
+
+TempDir::TempDir() {
+  std::string templ = (fs::temp_directory_path() / "binfmtd-test-XXXXXX").string();
+  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+  // Other uids (the non-root caller) must reach sockets in here.
+  chmod(path_.c_str(), 0755);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void writeFile(const fs::path& file, const std::string& text) {
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::string readFile(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void registerEntry(const std::string& line) {
+  const std::string file = (Daemon::binfmtDir() / "register").string();
+  int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("registering '" + line + "' failed: " + std::strerror(e));
+  }
+  close(fd);
+}
+
+bool waitFor(const std::function<bool()>& check, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return check();
+}
+
+namespace {
+
+std::vector<char*> cStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result run(const std::vector<std::string>& argvIn, const RunOptions& options) {
+  std::vector<std::string> argv = argvIn;
+  if (!options.asUser.empty()) {
+    argv.insert(argv.begin(), {"setpriv", "--reuid=" + options.asUser,
+                               "--regid=" + options.asUser, "--clear-groups", "--"});
+  }
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  env.insert(env.end(), options.env.begin(), options.env.end());
+
+  int out[2], err[2], status[2];
+  if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(status, O_CLOEXEC))
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    int fail = 0;
+    if (!options.chrootDir.empty() && (chroot(options.chrootDir.c_str()) != 0 || chdir("/") != 0))
+      fail = errno;
+    if (fail == 0) {
+      auto cargv = cStrings(argv);
+      auto cenv = cStrings(env);
+      execvpe(cargv[0], cargv.data(), cenv.data());
+      fail = errno;
+    }
+    (void)!write(status[1], &fail, sizeof fail);
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  close(status[1]);
+
+  Result r;
+  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  int open = 2;
+  while (open > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill(pid, SIGKILL);
+      r.err += "\n[harness: killed after timeout]";
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  int execErrno = 0;
+  if (read(status[0], &execErrno, sizeof execErrno) == sizeof execErrno) r.execErrno = execErrno;
+  close(status[0]);
+  r.exitCode = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  return r;
+}
+
+// --- TestBus ---------------------------------------------------------------------
+
+TestBus::TestBus() {
+  const fs::path socket = dir_.path() / "system_bus_socket";
+  const fs::path config = dir_.path() / "bus.conf";
+  std::string text = readFile(BUS_CONFIG_TEMPLATE);
+  auto replace = [&](const std::string& key, const std::string& value) {
+    text.replace(text.find(key), key.size(), value);
+  };
+  replace("@SOCKET@", socket.string());
+  replace("@POLICY@", DBUS_POLICY);
+  writeFile(config, text);
+  int addr[2];
+  if (pipe2(addr, 0) != 0) throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(addr[0]);
+    std::string printAddress = "--print-address=" + std::to_string(addr[1]);
+    std::string configArg = "--config-file=" + config.string();
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);  // "Failed to set fd limit" noise
+    execlp("dbus-daemon", "dbus-daemon", configArg.c_str(), "--nofork", printAddress.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(addr[1]);
+  char buf[512];
+  ssize_t n = read(addr[0], buf, sizeof buf - 1);
+  close(addr[0]);
+  if (n <= 0) throw std::runtime_error("dbus-daemon did not start (is dbus-daemon installed?)");
+  address_.assign(buf, static_cast<std::size_t>(n));
+  while (!address_.empty() && (address_.back() == '\n')) address_.pop_back();
+  setenv("DBUS_SYSTEM_BUS_ADDRESS", address_.c_str(), 1);
+}
+
+TestBus::~TestBus() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+// --- Daemon ----------------------------------------------------------------------
+
+Daemon::Daemon(fs::path root) : root_(std::move(root)), logFile_(root_ / "binfmtd.log") {
+  fs::create_directories(root_);
+}
+
+Daemon::~Daemon() {
+  stop();
+  // meson keeps a test's output: the daemon's log is what explains a failure.
+  std::cerr << "----- binfmtd log (" << logFile_.string() << ") -----\n"
+            << log() << "----- end of binfmtd log -----\n";
+}
+
+fs::path Daemon::binfmtDir() {
+  const char* dir = std::getenv("BINFMTD_TEST_BINFMT_DIR");
+  if (dir == nullptr) throw std::runtime_error("BINFMTD_TEST_BINFMT_DIR is not set (run under private-binfmt)");
+  return dir;
+}
+
+std::vector<std::string> Daemon::arguments() const {
+  return {BINFMTD_BIN,
+          "--binfmt-dir=" + binfmtDir().string(),
+          "--config-dir=" + configDir().string(),
+          "--runtime-config-dir=" + runtimeDir().string(),
+          "--vendor-config-dir=" + vendorDir().string(),
+          "--state-dir=" + runtimeDir().string()};
+}
+
+void Daemon::start() {
+  const fs::path notify = root_ / "notify.sock";
+  fs::remove(notify);
+  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa {};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, notify.c_str(), sizeof sa.sun_path - 1);
+  if (bind(sock, reinterpret_cast<struct sockaddr*>(&sa), sizeof sa) != 0)
+    throw std::runtime_error("cannot bind notify socket");
+
+  std::vector<std::string> argv = arguments();
+  std::string notifyEnv = "NOTIFY_SOCKET=" + notify.string();
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(logFile_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 2);
+    dup2(fd, 1);
+    putenv(notifyEnv.data());
+    auto cargv = cStrings(argv);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  // READY=1 is sent after the first reconcile and the bus name: then tests may start.
+  std::string received;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (received.find("READY=1") == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    struct pollfd p = {sock, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      close(sock);
+      throw std::runtime_error("binfmtd did not send READY=1; log:\n" + log());
+    }
+    char buf[1024];
+    ssize_t n = recv(sock, buf, sizeof buf, 0);
+    if (n > 0) received.append(buf, static_cast<std::size_t>(n)).append("\n");
+  }
+  close(sock);
+}
+
+void Daemon::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string Daemon::log() const { return readFile(logFile_); }
+
+Result ctl(const std::vector<std::string>& args, const RunOptions& options) {
+  std::vector<std::string> argv{BINFMTCTL_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, options);
+}
+
+std::vector<std::string> interfaceMembers(const std::string& xml, const std::string& prefix) {
+  // Good enough for introspection data: <interface name="X"> ... </interface> blocks
+  // with <method|property|signal name="Y">.
+  std::vector<std::string> members;
+  std::size_t pos = 0;
+  while ((pos = xml.find("<interface name=\"", pos)) != std::string::npos) {
+    pos += 17;
+    std::string iface = xml.substr(pos, xml.find('"', pos) - pos);
+    std::size_t end = xml.find("</interface>", pos);
+    if (iface.rfind(prefix, 0) == 0) {
+      for (const char* kind : {"method", "property", "signal"}) {
+        std::string tag = std::string("<") + kind + " name=\"";
+        for (std::size_t p = xml.find(tag, pos); p < end; p = xml.find(tag, p)) {
+          p += tag.size();
+          members.push_back(iface + "." + kind + ":" + xml.substr(p, xml.find('"', p) - p));
+        }
+      }
+    }
+    pos = end;
+  }
+  std::sort(members.begin(), members.end());
+  return members;
+}
+
+}  // namespace harness

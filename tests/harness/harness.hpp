@@ -1,0 +1,119 @@
+// What the D-Bus and end-to-end tests share: a private system-type bus with the
+// project's own policy, binfmtd started against a private binfmt_misc instance and a
+// temporary config tree, and running commands with captured output.
+#pragma once
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+/// True when CI=true (or any non-empty value but "false"): missing prerequisites fail.
+bool inCi();
+
+/// A fresh temporary directory, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct Result {
+  int exitCode = -1;     // -1 when killed by a signal
+  int execErrno = 0;     // errno of execve() when the program could not be started
+  std::string out;
+  std::string err;
+};
+
+struct RunOptions {
+  std::vector<std::string> env;  // extra "KEY=VALUE" entries
+  std::string asUser;            // run through setpriv as this uid (e.g. "65534")
+  std::string chrootDir;         // chroot(2) into this directory first
+  std::chrono::seconds timeout{30};
+};
+
+inline RunOptions asUser(std::string uid) {
+  RunOptions o;
+  o.asUser = std::move(uid);
+  return o;
+}
+inline RunOptions inChroot(const std::filesystem::path& dir) {
+  RunOptions o;
+  o.chrootDir = dir.string();
+  return o;
+}
+
+/// Runs argv[0] (a path, or a name looked up in PATH) and collects its output.
+Result run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+void writeFile(const std::filesystem::path& file, const std::string& text);
+std::string readFile(const std::filesystem::path& file);
+
+/// Writes a register string to the private instance's `register` (one write(2), as the
+/// kernel requires); throws on failure.
+void registerEntry(const std::string& line);
+
+/// Calls `check` every 20 ms until it returns true or `limit` passes.
+bool waitFor(const std::function<bool()>& check,
+             std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+/// A private dbus-daemon of type system that includes systemd/org.binfmtd.Binfmt1.conf.
+/// Sets DBUS_SYSTEM_BUS_ADDRESS in this process for everything started afterwards.
+class TestBus {
+ public:
+  TestBus();
+  ~TestBus();
+  const std::string& address() const { return address_; }
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+/// binfmtd with every path under a temporary root, binfmt_misc from
+/// $BINFMTD_TEST_BINFMT_DIR. Waits for READY=1 on its NOTIFY_SOCKET.
+class Daemon {
+ public:
+  explicit Daemon(std::filesystem::path root);
+  ~Daemon();
+
+  void start();
+  void stop();  // SIGTERM, wait
+  bool running() const { return pid_ > 0; }
+  /// Everything the daemon wrote to stderr so far.
+  std::string log() const;
+
+  std::filesystem::path configDir() const { return root_ / "etc"; }
+  std::filesystem::path runtimeDir() const { return root_ / "run"; }
+  std::filesystem::path vendorDir() const { return root_ / "usr"; }
+  static std::filesystem::path binfmtDir();
+  /// binfmtd's arguments for this tree (also used for `binfmtd --apply`).
+  std::vector<std::string> arguments() const;
+
+ private:
+  std::filesystem::path root_;
+  pid_t pid_ = -1;
+  int logFd_ = -1;
+  std::filesystem::path logFile_;
+};
+
+/// The path of binfmtctl, and a shortcut to run it.
+Result ctl(const std::vector<std::string>& args, const RunOptions& options = {});
+
+/// Members (method, property, signal names) of each interface in an introspection XML.
+std::vector<std::string> interfaceMembers(const std::string& xml, const std::string& prefix);
+
+}  // namespace harness
