@@ -1,0 +1,653 @@
+// Reading the layered configuration: which files, how each one is checked, and how the
+// items of all of them merge into one Config.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "catalog/architectures.hpp"
+#include "config/config.hpp"
+#include "config/json_locator.hpp"
+
+namespace binfmtd::config {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::array<std::string_view, 2> kTopKeys{"architectures", "handlers"};
+constexpr std::array<std::string_view, 4> kArchKeys{"name", "enabled", "interpreter", "flags"};
+constexpr std::array<std::string_view, 8> kHandlerKeys{
+    "name", "enabled", "interpreter", "flags", "magic", "mask", "offset", "extension"};
+
+// Config files are a few kilobytes; the cap only keeps a stray huge file from being slurped.
+constexpr off_t kMaxFileSize = 4 * 1024 * 1024;
+
+std::string describe(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    default:
+      return "an unsupported value";
+  }
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'interpreter'?)" for a near miss, so that typos explain themselves.
+std::string suggestion(std::string_view key, std::span<const std::string_view> known) {
+  std::string_view best;
+  std::size_t bestDistance = 3;  // more than two edits away is not a typo
+  for (const std::string_view candidate : known) {
+    const std::size_t distance = editDistance(key, candidate);
+    if (distance < bestDistance && distance < candidate.size()) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)";
+}
+
+bool isKnown(std::string_view key, std::span<const std::string_view> known) {
+  return std::find(known.begin(), known.end(), key) != known.end();
+}
+
+std::string squote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// The binfmt_misc magic syntax: \xHH is one byte, everything else (including any other
+// backslash) stands for itself, exactly as the kernel decodes the register string.
+std::optional<std::string> decodeEscapes(std::string_view text, std::string& why) {
+  std::string bytes;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 >= text.size() || text[i + 1] != 'x') {
+      bytes += text[i];
+      continue;
+    }
+    const auto hex = [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    };
+    if (i + 3 >= text.size() || !hex(text[i + 2]) || !hex(text[i + 3])) {
+      why = "'\\x' at character " + std::to_string(i + 1) + " is not followed by two hex digits";
+      return std::nullopt;
+    }
+    bytes += static_cast<char>(std::stoi(std::string(text.substr(i + 2, 2)), nullptr, 16));
+    i += 3;
+  }
+  return bytes;
+}
+
+class FileParser;
+
+// The checks of one array item: collects what is wrong with it (all of it, so one edit
+// fixes everything) and remembers whether it is usable.
+class ItemChecker {
+ public:
+  ItemChecker(FileParser& parser, const json& item, std::string pointer, std::string subject)
+      : parser_(parser), item_(item), pointer_(std::move(pointer)), subject_(std::move(subject)) {}
+
+  bool ok() const { return ok_; }
+  const std::string& pointer() const { return pointer_; }
+  std::string pointerTo(std::string_view key) const {
+    return pointer_ + "/" + escapePointerToken(key);
+  }
+  bool has(std::string_view key) const { return item_.contains(key); }
+
+  void fail(std::string_view key, const std::string& problem,
+            PointerTarget target = PointerTarget::Value);
+
+  void unknownKeys(std::span<const std::string_view> known) {
+    for (const auto& [key, value] : item_.items()) {
+      if (!isKnown(key, known))
+        fail(key, "unknown key " + squote(key) + suggestion(key, known), PointerTarget::Key);
+    }
+  }
+
+  const std::string* string(std::string_view key) {
+    const auto it = item_.find(key);
+    if (it == item_.end()) return nullptr;
+    if (!it->is_string()) {
+      typeError(key, "a string", *it);
+      return nullptr;
+    }
+    return &it->get_ref<const std::string&>();
+  }
+
+  std::optional<bool> boolean(std::string_view key) {
+    const auto it = item_.find(key);
+    if (it == item_.end()) return std::nullopt;
+    if (!it->is_boolean()) {
+      typeError(key, "true or false", *it);
+      return std::nullopt;
+    }
+    return it->get<bool>();
+  }
+
+  std::optional<std::uint32_t> offset(std::string_view key) {
+    const auto it = item_.find(key);
+    if (it == item_.end()) return std::nullopt;
+    if (!it->is_number_unsigned() ||
+        it->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+      const std::string got = it->is_number() ? it->dump() : describe(*it);
+      fail(key, squote(key) + " must be a non-negative integer, not " + got);
+      return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(it->get<std::uint64_t>());
+  }
+
+  std::optional<std::string> interpreter() {
+    const std::string* path = string("interpreter");
+    if (!path) return std::nullopt;
+    if (path->empty() || path->front() != '/') {
+      fail("interpreter", "'interpreter' must be an absolute path, not " + squote(*path));
+      return std::nullopt;
+    }
+    return *path;
+  }
+
+  std::optional<std::string> flags() {
+    const std::string* flags = string("flags");
+    if (!flags) return std::nullopt;
+    auto canonical = kernel::canonicalFlags(*flags);
+    if (!canonical)
+      fail("flags", "invalid flags " + squote(*flags) + ": only P, O, C and F are allowed");
+    return canonical;
+  }
+
+  std::optional<std::string> escaped(std::string_view key) {
+    const std::string* text = string(key);
+    if (!text) return std::nullopt;
+    std::string why;
+    auto bytes = decodeEscapes(*text, why);
+    if (!bytes) fail(key, "invalid " + squote(key) + ": " + why);
+    return bytes;
+  }
+
+  // The keys this item sets, "name" aside, in schema order.
+  std::vector<std::string> fieldsSet(std::span<const std::string_view> known) const {
+    std::vector<std::string> fields;
+    for (const std::string_view key : known) {
+      if (key != "name" && has(key)) fields.emplace_back(key);
+    }
+    return fields;
+  }
+
+ private:
+  void typeError(std::string_view key, std::string_view expected, const json& value) {
+    fail(key, squote(key) + " must be " + std::string(expected) + ", not " + describe(value));
+  }
+
+  FileParser& parser_;
+  const json& item_;
+  std::string pointer_;
+  std::string subject_;
+  bool ok_ = true;
+};
+
+class FileParser {
+ public:
+  FileParser(std::string_view text, const std::string& file, std::vector<Diagnostic>& errors)
+      : text_(text), file_(file), errors_(errors) {}
+
+  Location where(const std::string& pointer, PointerTarget target = PointerTarget::Value) const {
+    Location location{file_, 0, 0};
+    if (const auto position = locate(text_, pointer, target)) {
+      location.line = position->line;
+      location.column = position->column;
+    }
+    return location;
+  }
+
+  void report(const std::string& pointer, std::string message,
+              PointerTarget target = PointerTarget::Value) {
+    errors_.push_back({where(pointer, target), std::move(message)});
+  }
+
+  Fragment run() {
+    Fragment fragment;
+    const std::size_t bom = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    if (text_.find_first_not_of(" \t\r\n", bom) == std::string_view::npos)
+      return fragment;  // an empty file configures nothing, which is fine
+    const std::size_t firstError = errors_.size();
+    json document;
+    try {
+      document = json::parse(text_.begin(), text_.end());
+    } catch (const json::parse_error& e) {
+      reportSyntaxError(e);
+      fragment.syntaxOk = false;
+      return fragment;
+    }
+    if (!document.is_object()) {
+      report("",
+             "the top level must be an object, not " + describe(document) + ", ignoring the file");
+      fragment.syntaxOk = false;
+      return fragment;
+    }
+    for (const auto& [key, value] : document.items()) {
+      const std::string pointer = "/" + escapePointerToken(key);
+      if (!isKnown(key, kTopKeys)) {
+        report(pointer, "unknown key " + squote(key) + suggestion(key, kTopKeys) + ", ignoring",
+               PointerTarget::Key);
+      } else if (!value.is_array()) {
+        report(pointer, squote(key) + " must be an array, not " + describe(value) + ", ignoring");
+      } else {
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          const std::string itemPointer = pointer + "/" + std::to_string(i);
+          if (key == "architectures") {
+            parseArchitecture(value[i], itemPointer, i, fragment);
+          } else {
+            parseHandler(value[i], itemPointer, i, fragment);
+          }
+        }
+      }
+    }
+    // nlohmann iterates keys sorted; report in the order a reader meets them instead.
+    std::stable_sort(errors_.begin() + static_cast<std::ptrdiff_t>(firstError), errors_.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) {
+                       return std::pair(a.where.line, a.where.column) <
+                              std::pair(b.where.line, b.where.column);
+                     });
+    return fragment;
+  }
+
+ private:
+  static std::string subject(const char* kind, const char* list, std::size_t index,
+                             const json& item) {
+    const auto name = item.find("name");
+    if (name != item.end() && name->is_string())
+      return std::string(kind) + " " + squote(name->get_ref<const std::string&>());
+    return std::string(list) + "[" + std::to_string(index) + "]";
+  }
+
+  void reportSyntaxError(const json::parse_error& e) {
+    SyntaxError error = describeSyntaxError(text_, e.byte, e.what());
+    errors_.push_back(
+        {{file_, error.position.line, error.position.column}, std::move(error.message)});
+  }
+
+  void parseArchitecture(const json& item, const std::string& pointer, std::size_t index,
+                         Fragment& out) {
+    if (item.is_string()) {
+      const auto& name = item.get_ref<const std::string&>();
+      const catalog::Architecture* arch = catalog::find(name);
+      if (!arch) {
+        report(pointer,
+               "unknown architecture " + squote(name) + ", ignoring; see 'binfmtctl archs'");
+        return;
+      }
+      ArchitectureRequest request;
+      request.name = std::string(arch->name);
+      request.source = where(pointer);
+      // Listing an architecture by name asks for it, overriding an earlier "enabled": false.
+      out.architectures.emplace_back(std::move(request), std::vector<std::string>{"enabled"});
+      return;
+    }
+    if (!item.is_object()) {
+      report(pointer, "architectures[" + std::to_string(index) +
+                          "] must be an architecture name or an object, not " + describe(item) +
+                          ", ignoring");
+      return;
+    }
+
+    ItemChecker check(*this, item, pointer, subject("architecture", "architectures", index, item));
+    check.unknownKeys(kArchKeys);
+    ArchitectureRequest request;
+    request.source = where(pointer);
+    if (!check.has("name")) {
+      check.fail("", "missing 'name'");
+    } else if (const std::string* name = check.string("name")) {
+      if (const catalog::Architecture* arch = catalog::find(*name)) {
+        request.name = std::string(arch->name);
+      } else {
+        report(check.pointerTo("name"),
+               "unknown architecture " + squote(*name) + ", ignoring; see 'binfmtctl archs'");
+        return;
+      }
+    }
+    if (const auto enabled = check.boolean("enabled")) request.enabled = *enabled;
+    request.interpreter = check.interpreter();
+    request.flags = check.flags();
+    if (check.ok()) out.architectures.emplace_back(std::move(request), check.fieldsSet(kArchKeys));
+  }
+
+  void parseHandler(const json& item, const std::string& pointer, std::size_t index,
+                    Fragment& out) {
+    if (!item.is_object()) {
+      report(pointer, "handlers[" + std::to_string(index) + "] must be an object, not " +
+                          describe(item) + ", ignoring");
+      return;
+    }
+    ItemChecker check(*this, item, pointer, subject("handler", "handlers", index, item));
+    check.unknownKeys(kHandlerKeys);
+    HandlerSpec spec;
+    spec.source = where(pointer);
+    kernel::Entry& entry = spec.entry;
+    if (!check.has("name")) {
+      check.fail("", "missing 'name'");
+    } else if (const std::string* name = check.string("name")) {
+      if (name->empty()) check.fail("name", "'name' must not be empty");
+      entry.name = *name;
+    }
+    if (const auto enabled = check.boolean("enabled")) spec.enabled = *enabled;
+    if (auto interpreter = check.interpreter()) entry.interpreter = std::move(*interpreter);
+    if (auto flags = check.flags()) entry.flags = std::move(*flags);
+
+    if (auto magic = check.escaped("magic")) {
+      if (magic->empty()) check.fail("magic", "'magic' must not be empty");
+      entry.type = kernel::MatchType::Magic;
+      entry.magic = std::move(*magic);
+    }
+    if (auto mask = check.escaped("mask")) entry.mask = std::move(*mask);
+    if (const auto offset = check.offset("offset")) entry.offset = *offset;
+    if (const std::string* extension = check.string("extension")) {
+      if (extension->empty()) {
+        check.fail("extension", "'extension' must not be empty");
+      } else if (extension->front() == '.') {
+        check.fail("extension", "'extension' is written without the leading dot: " +
+                                    squote(extension->substr(1)) + ", not " + squote(*extension));
+      }
+      entry.type = kernel::MatchType::Extension;
+      entry.extension = *extension;
+    }
+    if (check.has("extension")) {
+      if (check.has("magic"))
+        check.fail("extension", "'magic' and 'extension' exclude each other; give one");
+      for (const std::string_view key : {"mask", "offset"}) {
+        if (check.has(key))
+          check.fail(key, squote(key) + " applies only to handlers that match by 'magic'");
+      }
+    }
+    entry.enabled = spec.enabled;
+    if (check.ok()) out.handlers.emplace_back(std::move(spec), check.fieldsSet(kHandlerKeys));
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  std::vector<Diagnostic>& errors_;
+};
+
+void ItemChecker::fail(std::string_view key, const std::string& problem, PointerTarget target) {
+  parser_.report(key.empty() ? pointer_ : pointerTo(key), subject_ + ": " + problem + ", ignoring",
+                 target);
+  ok_ = false;
+}
+
+// What a directory entry contributes (systemd's conf-files rules).
+enum class EntryKind { Absent, Mask, File };
+
+EntryKind classify(const fs::path& path) {
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) != 0) return EntryKind::Absent;
+  if (S_ISLNK(link.st_mode)) {
+    std::error_code ec;
+    if (fs::read_symlink(path, ec) == "/dev/null") return EntryKind::Mask;
+  }
+  struct stat target {};
+  if (::stat(path.c_str(), &target) != 0) return EntryKind::Absent;  // dangling link
+  if (S_ISCHR(target.st_mode)) {
+    struct stat null {};
+    if (::stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode) && null.st_rdev == target.st_rdev)
+      return EntryKind::Mask;
+  }
+  if (!S_ISREG(target.st_mode)) return EntryKind::Absent;  // directories, fifos: not config
+  return target.st_size == 0 ? EntryKind::Mask : EntryKind::File;
+}
+
+bool readFile(const fs::path& path, std::string& text, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > kMaxFileSize) {
+    ::close(fd);
+    error = "file too large (" + std::to_string(st.st_size) + " bytes)";
+    return false;
+  }
+  text.clear();
+  char buffer[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > static_cast<std::size_t>(kMaxFileSize)) {
+      ::close(fd);
+      error = "file too large";
+      return false;
+    }
+  }
+  ::close(fd);
+  return true;
+}
+
+struct MergedHandler {
+  HandlerSpec spec;
+  std::set<std::string> fields;  // every field some file set, after magic/extension switches
+};
+
+void mergeArchitecture(std::map<std::string, ArchitectureRequest>& merged,
+                       const ArchitectureRequest& item, const std::vector<std::string>& fields) {
+  ArchitectureRequest& target = merged[item.name];
+  target.name = item.name;
+  for (const std::string& field : fields) {
+    if (field == "enabled") target.enabled = item.enabled;
+    if (field == "interpreter") target.interpreter = item.interpreter;
+    if (field == "flags") target.flags = item.flags;
+  }
+  target.source = item.source;
+}
+
+void mergeHandler(std::map<std::string, MergedHandler>& merged, const HandlerSpec& item,
+                  const std::vector<std::string>& fields) {
+  MergedHandler& target = merged[item.entry.name];
+  kernel::Entry& entry = target.spec.entry;
+  const kernel::Entry& from = item.entry;
+  entry.name = from.name;
+  const auto sets = [&](std::string_view key) {
+    return std::find(fields.begin(), fields.end(), key) != fields.end();
+  };
+  // A later file that switches how the handler matches drops the other kind's fields.
+  if (sets("magic")) {
+    entry.type = kernel::MatchType::Magic;
+    entry.magic = from.magic;
+    entry.extension.clear();
+    target.fields.erase("extension");
+  }
+  if (sets("extension")) {
+    entry.type = kernel::MatchType::Extension;
+    entry.extension = from.extension;
+    entry.magic.clear();
+    entry.mask.clear();
+    entry.offset = 0;
+    target.fields.erase("magic");
+    target.fields.erase("mask");
+    target.fields.erase("offset");
+  }
+  if (sets("mask")) entry.mask = from.mask;
+  if (sets("offset")) entry.offset = from.offset;
+  if (sets("interpreter")) entry.interpreter = from.interpreter;
+  if (sets("flags")) entry.flags = from.flags;
+  if (sets("enabled")) target.spec.enabled = item.enabled;
+  target.fields.insert(fields.begin(), fields.end());
+  target.spec.source = item.source;
+}
+
+// The checks that only make sense once every file had its say. Returns false (with the
+// reason reported at the last item that touched the handler) when it cannot be used.
+bool checkMerged(MergedHandler& handler, std::vector<Diagnostic>& errors) {
+  HandlerSpec& spec = handler.spec;
+  spec.entry.enabled = spec.enabled;
+  const auto has = [&](const char* key) { return handler.fields.count(key) > 0; };
+  const bool matches = has("magic") || has("extension");
+  // A disabled handler that is defined nowhere (any more) has nothing to register or
+  // remove; it is not worth an error.
+  if (!spec.enabled && (!matches || !has("interpreter"))) return false;
+
+  std::string problem;
+  if (!matches) {
+    problem = "neither 'magic' nor 'extension' is given";
+  } else if (!has("interpreter")) {
+    problem = "no 'interpreter' is given";
+  } else if (spec.entry.type == kernel::MatchType::Extension && (has("mask") || has("offset"))) {
+    problem = "'mask' and 'offset' apply only to handlers that match by 'magic'";
+  } else if (const auto reason = kernel::validate(spec.entry)) {
+    problem = *reason;
+  }
+  if (problem.empty()) return true;
+  errors.push_back(
+      {spec.source, "handler " + squote(spec.entry.name) + ": " + problem + ", ignoring"});
+  return false;
+}
+
+}  // namespace
+
+std::string Location::toString() const {
+  if (line <= 0) return file;
+  std::string out = file + ":" + std::to_string(line);
+  if (column > 0) out += ":" + std::to_string(column);
+  return out;
+}
+
+std::string Diagnostic::toString() const {
+  const std::string prefix = where.toString();
+  return prefix.empty() ? message : prefix + ": " + message;
+}
+
+std::vector<fs::path> Paths::watchDirs() const {
+  return {adminDir, adminDir / "conf.d", runtimeDir / "conf.d", vendorDir / "conf.d"};
+}
+
+std::vector<fs::path> configFiles(const Paths& paths) {
+  std::vector<fs::path> files;
+  if (classify(paths.mainFile()) == EntryKind::File) files.push_back(paths.mainFile());
+
+  // File name -> the winning entry (nullopt: masked). Directories in precedence order, so
+  // the first one to name a file decides for it.
+  std::map<std::string, std::optional<fs::path>> byName;
+  for (const fs::path& dir : {paths.adminDir, paths.runtimeDir, paths.vendorDir}) {
+    std::error_code ec;
+    fs::directory_iterator it(dir / "conf.d", ec);
+    if (ec) continue;  // a missing directory is normal
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.size() <= 5 || name.front() == '.' || !name.ends_with(".json")) continue;
+      if (byName.count(name)) continue;
+      switch (classify(it->path())) {
+        case EntryKind::Absent:
+          break;  // not a config file; lower directories still count
+        case EntryKind::Mask:
+          byName.emplace(name, std::nullopt);
+          break;
+        case EntryKind::File:
+          byName.emplace(name, it->path());
+          break;
+      }
+    }
+  }
+  for (const auto& [name, path] : byName) {
+    if (path) files.push_back(*path);
+  }
+  return files;
+}
+
+Fragment parseFile(std::string_view text, const std::string& file,
+                   std::vector<Diagnostic>& errors) {
+  return FileParser(text, file, errors).run();
+}
+
+LoadResult load(const Paths& paths, std::map<std::string, std::string>* lastGood) {
+  LoadResult result;
+  std::map<std::string, ArchitectureRequest> architectures;
+  std::map<std::string, MergedHandler> handlers;
+  std::set<std::string> present;
+
+  for (const fs::path& path : configFiles(paths)) {
+    const std::string file = path.string();
+    result.config.files.push_back(file);
+    present.insert(file);
+
+    Fragment fragment;
+    std::string text;
+    std::string readError;
+    bool usable = false;
+    if (readFile(path, text, readError)) {
+      fragment = parseFile(text, file, result.errors);
+      usable = fragment.syntaxOk;
+      if (usable && lastGood) (*lastGood)[file] = text;
+    } else {
+      result.errors.push_back({{file, 0, 0}, "failed to read: " + readError});
+    }
+    if (!usable) {
+      const std::string* previous = nullptr;
+      if (lastGood) {
+        if (const auto it = lastGood->find(file); it != lastGood->end()) previous = &it->second;
+      }
+      if (previous) {
+        result.errors.push_back(
+            {{file, 0, 0}, "the last good version of this file stays in force until it is fixed"});
+        fragment = parseFile(*previous, file, result.errors);
+      } else {
+        result.brokenFiles.push_back(file);
+        continue;
+      }
+    }
+    for (const auto& [item, fields] : fragment.architectures)
+      mergeArchitecture(architectures, item, fields);
+    for (const auto& [item, fields] : fragment.handlers) mergeHandler(handlers, item, fields);
+  }
+
+  // A file that went away must not come back from memory if it is recreated broken.
+  if (lastGood) std::erase_if(*lastGood, [&](const auto& kv) { return !present.count(kv.first); });
+
+  for (auto& [name, request] : architectures) result.config.architectures.push_back(request);
+  for (auto& [name, handler] : handlers) {
+    if (checkMerged(handler, result.errors)) result.config.handlers.push_back(handler.spec);
+  }
+  return result;
+}
+
+}  // namespace binfmtd::config
