@@ -26,6 +26,23 @@ std::string joinPaths(const std::vector<std::filesystem::path>& paths) {
   return out;
 }
 
+// A disabled architecture as it would be registered, or with what is known when it
+// could not be (no emulator installed): enough to list it.
+DesiredHandler inactiveArchitecture(const catalog::Architecture& arch, const Host& host,
+                                    const config::ArchitectureRequest& request) {
+  try {
+    return resolveArchitecture(arch, host, &request);
+  } catch (const Error&) {
+    DesiredHandler d;
+    d.architecture = arch.name;
+    d.entry.name = catalog::handlerName(arch);
+    d.entry.magic = arch.magic;
+    d.entry.mask = arch.mask;
+    d.source = request.source;
+    return d;
+  }
+}
+
 }  // namespace
 
 Host Host::detect() {
@@ -76,8 +93,11 @@ DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host
 DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
   DesiredSet set;
   for (const auto& request : config.architectures) {
-    if (!request.enabled) continue;
     const auto* arch = catalog::find(request.name);
+    if (!request.enabled) {
+      if (arch != nullptr) set.inactive.push_back(inactiveArchitecture(*arch, host, request));
+      continue;
+    }
     if (arch == nullptr) {  // the loader resolves names; this guards against a stale one
       set.problems.push_back({"", request.name, Errc::UnknownArchitecture,
                               "unknown architecture '" + request.name + "'", request.source});
@@ -91,12 +111,11 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     }
   }
   for (const auto& spec : config.handlers) {
-    if (!spec.enabled) continue;
     DesiredHandler d;
     d.entry = spec.entry;
-    d.entry.enabled = true;
+    d.entry.enabled = spec.enabled;
     d.source = spec.source;
-    set.handlers.push_back(std::move(d));
+    (spec.enabled ? set.handlers : set.inactive).push_back(std::move(d));
   }
   std::sort(set.handlers.begin(), set.handlers.end(),
             [](const auto& a, const auto& b) { return a.entry.name < b.entry.name; });

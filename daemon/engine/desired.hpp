@@ -34,6 +34,9 @@ struct Problem {
 
 struct DesiredSet {
   std::vector<DesiredHandler> handlers;  // sorted by name
+  /// Items the config names but switches off, resolved as far as possible: shown to
+  /// users (state "inactive") so that they can be found and enabled again.
+  std::vector<DesiredHandler> inactive;
   std::vector<Problem> problems;
 };
 

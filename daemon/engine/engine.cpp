@@ -189,6 +189,16 @@ Status Engine::status() const {
     h.architecture = arch;
     h.source = where.toString();
   };
+  for (const auto& d : desired_.inactive) {
+    HandlerStatus& h = byName[d.entry.name];
+    if (h.inKernel) continue;  // still registered (kept while the config is broken)
+    h.entry = d.entry;
+    h.entry.enabled = false;
+    h.architecture = d.architecture;
+    h.owned = true;
+    h.state = "inactive";
+    h.source = d.source.toString();
+  }
   for (const auto& d : desired_.handlers) {
     markWanted(d.entry.name, d.architecture, d.entry, d.source);
     HandlerStatus& h = byName[d.entry.name];

@@ -104,7 +104,8 @@ TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that wa
     // Breaking the very file that enables arm64 does not cost the handler either.
     harness::writeFile(control, "{ \"architectures\": [ \"aarch64\" \n");
     REQUIRE(harness::waitFor([&] {
-      for (const auto& e : statusJson()["ConfigErrors"])
+      const auto status = statusJson();  // (a temporary would dangle in the range-for)
+      for (const auto& e : status["ConfigErrors"])
         if (e.get<std::string>().find("50-binfmtctl.json") != std::string::npos) return true;
       return false;
     }));

@@ -111,7 +111,12 @@ Result run(const std::vector<std::string>& argvIn, const RunOptions& options) {
     if (fail == 0) {
       auto cargv = cStrings(argv);
       auto cenv = cStrings(env);
-      execvpe(cargv[0], cargv.data(), cenv.data());
+      // execvpe() would retry an ENOEXEC file as a shell script; tests need the errno.
+      if (argv[0].find('/') != std::string::npos) {
+        execve(cargv[0], cargv.data(), cenv.data());
+      } else {
+        execvpe(cargv[0], cargv.data(), cenv.data());
+      }
       fail = errno;
     }
     (void)!write(status[1], &fail, sizeof fail);

@@ -1,0 +1,186 @@
+// plan() is the reconcile policy: every case of the design is here.
+#include <catch2/catch.hpp>
+
+#include "engine/plan.hpp"
+#include "fake_kernel.hpp"
+
+using namespace binfmtd;
+using engine::ActionKind;
+using fake::extensionEntry;
+
+namespace {
+
+engine::DesiredHandler want(const kernel::Entry& e, bool adopt = false) {
+  engine::DesiredHandler d;
+  d.entry = e;
+  d.adopt = adopt;
+  return d;
+}
+
+std::vector<std::pair<ActionKind, std::string>> kinds(const engine::Plan& p) {
+  std::vector<std::pair<ActionKind, std::string>> out;
+  for (const auto& a : p.actions) out.emplace_back(a.kind, a.entry.name);
+  return out;
+}
+
+using Kinds = std::vector<std::pair<ActionKind, std::string>>;
+
+}  // namespace
+
+TEST_CASE("plan: nothing wanted, nothing there, nothing to do") {
+  CHECK(engine::plan({}, {}, {}).empty());
+}
+
+TEST_CASE("plan: a missing entry is registered") {
+  auto a = extensionEntry("a", "/bin/a");
+  auto p = engine::plan({want(a)}, {}, {});
+  CHECK(kinds(p) == Kinds{{ActionKind::Register, "a"}});
+}
+
+TEST_CASE("plan: an owned entry as configured is left alone (no-op writes nothing)") {
+  auto a = extensionEntry("a", "/bin/a");
+  CHECK(engine::plan({want(a)}, {a}, {{"a", a}}).empty());
+}
+
+TEST_CASE("plan: a changed owned entry is replaced, remembering the old one") {
+  auto a = extensionEntry("a", "/bin/a");
+  auto old = extensionEntry("a", "/bin/old");
+  auto p = engine::plan({want(a)}, {old}, {{"a", old}});
+  REQUIRE(kinds(p) == Kinds{{ActionKind::Replace, "a"}});
+  CHECK(p.actions[0].previous.interpreter == "/bin/old");
+  CHECK(p.actions[0].reason == "interpreter changed");
+}
+
+TEST_CASE("plan: flags are part of the definition") {
+  auto a = extensionEntry("a", "/bin/a", "PF");
+  auto have = extensionEntry("a", "/bin/a", "P");
+  auto p = engine::plan({want(a)}, {have}, {{"a", have}});
+  REQUIRE(kinds(p) == Kinds{{ActionKind::Replace, "a"}});
+  CHECK(p.actions[0].reason == "flags changed");
+}
+
+TEST_CASE("plan: an owned entry disabled by someone else is re-enabled") {
+  auto a = extensionEntry("a", "/bin/a");
+  auto disabled = a;
+  disabled.enabled = false;
+  auto p = engine::plan({want(a)}, {disabled}, {{"a", a}});
+  CHECK(kinds(p) == Kinds{{ActionKind::Enable, "a"}});
+}
+
+TEST_CASE("plan: owned entries no longer wanted are removed") {
+  auto a = extensionEntry("a", "/bin/a");
+  auto p = engine::plan({}, {a}, {{"a", a}});
+  CHECK(kinds(p) == Kinds{{ActionKind::Remove, "a"}});
+}
+
+TEST_CASE("plan: stale ownership records are forgotten, never written") {
+  auto a = extensionEntry("a", "/bin/a");
+  SECTION("gone from the kernel") {
+    auto p = engine::plan({}, {}, {{"a", a}});
+    CHECK(kinds(p) == Kinds{{ActionKind::Forget, "a"}});
+  }
+  SECTION("replaced by another program's definition: it is theirs now") {
+    auto theirs = extensionEntry("a", "/usr/bin/theirs");
+    auto p = engine::plan({}, {theirs}, {{"a", a}});
+    CHECK(kinds(p) == Kinds{{ActionKind::Forget, "a"}});
+  }
+}
+
+TEST_CASE("plan: foreign entries are never touched") {
+  auto wsl = extensionEntry("WSLInterop", "/init", "P");
+  auto python = extensionEntry("python3.11", "/usr/bin/python3.11");
+  python.enabled = false;
+  CHECK(engine::plan({}, {wsl, python}, {}).empty());
+}
+
+TEST_CASE("plan: a foreign entry with a wanted name") {
+  auto theirs = extensionEntry("qemu-aarch64", "/usr/bin/qemu-aarch64", "P");
+  auto ours = extensionEntry("qemu-aarch64", "/usr/libexec/qemu-binfmt/aarch64-binfmt-P", "PF");
+  SECTION("custom handlers (no adopt) report a conflict and write nothing") {
+    auto p = engine::plan({want(ours, false)}, {theirs}, {});
+    CHECK(p.empty());
+    REQUIRE(p.conflicts.size() == 1);
+    CHECK(p.conflicts[0].message.find("/usr/bin/qemu-aarch64") != std::string::npos);
+  }
+  SECTION("architectures (adopt) replace it") {
+    auto p = engine::plan({want(ours, true)}, {theirs}, {});
+    REQUIRE(kinds(p) == Kinds{{ActionKind::Replace, "qemu-aarch64"}});
+    CHECK(p.actions[0].previous.interpreter == "/usr/bin/qemu-aarch64");
+  }
+  SECTION("an identical one is adopted without a write") {
+    auto p = engine::plan({want(ours, true)}, {ours}, {});
+    CHECK(kinds(p) == Kinds{{ActionKind::Adopt, "qemu-aarch64"}});
+  }
+  SECTION("an identical but disabled one is adopted and enabled") {
+    auto off = ours;
+    off.enabled = false;
+    auto p = engine::plan({want(ours, true)}, {off}, {});
+    CHECK(kinds(p) == Kinds{{ActionKind::Adopt, "qemu-aarch64"}, {ActionKind::Enable, "qemu-aarch64"}});
+  }
+}
+
+TEST_CASE("plan: removals wait while the config is partly unreadable") {
+  auto a = extensionEntry("a", "/bin/a");
+  engine::PlanOptions options;
+  SECTION("a broken file") {
+    options.allowRemovals = false;
+    CHECK(engine::plan({}, {a}, {{"a", a}}, options).empty());
+  }
+  SECTION("an invalid item") {
+    options.keep.insert("a");
+    CHECK(engine::plan({}, {a}, {{"a", a}}, options).empty());
+  }
+}
+
+TEST_CASE("plan: removals come first, then additions in name order") {
+  auto gone = extensionEntry("zzz", "/bin/z");
+  auto b = extensionEntry("b", "/bin/b");
+  auto a = extensionEntry("a", "/bin/a");
+  auto p = engine::plan({want(a), want(b)}, {gone}, {{"zzz", gone}});
+  CHECK(kinds(p) == Kinds{{ActionKind::Remove, "zzz"}, {ActionKind::Register, "a"},
+                          {ActionKind::Register, "b"}});
+}
+
+TEST_CASE("apply: carries out a plan and records ownership") {
+  fake::Kernel k;
+  engine::Ownership owned("/nonexistent/owned");
+  auto a = extensionEntry("a", "/bin/a");
+  auto result = engine::apply(engine::plan({want(a)}, {}, {}), k, owned);
+  CHECK(result.writes == 1);
+  CHECK(result.failures.empty());
+  REQUIRE(k.get("a") != nullptr);
+  CHECK(owned.owns("a"));
+  REQUIRE(result.changes.size() == 1);
+  CHECK(result.changes[0] == "a: registered (missing)");
+}
+
+TEST_CASE("apply: a failed replacement puts the working entry back") {
+  fake::Kernel k;
+  auto old = extensionEntry("a", "/bin/old");
+  k.add(old);
+  k.writes = 0;
+  engine::Ownership owned("/nonexistent/owned");
+  owned.record(old);
+  k.failInterpreter = "/bin/new";
+  auto plan = engine::plan({want(extensionEntry("a", "/bin/new"))}, k.entries, owned.entries());
+  auto result = engine::apply(plan, k, owned);
+  REQUIRE(result.failures.count("a") == 1);
+  CHECK(result.writes == 2);  // remove and restore; the refused register changed nothing
+  REQUIRE(k.get("a") != nullptr);
+  CHECK(k.get("a")->interpreter == "/bin/old");
+  CHECK(owned.entries().at("a").interpreter == "/bin/old");
+}
+
+TEST_CASE("apply: one failure does not stop the others") {
+  fake::Kernel k;
+  k.failInterpreter = "/bin/b";
+  engine::Ownership owned("/nonexistent/owned");
+  auto plan = engine::plan({want(extensionEntry("a", "/bin/a")), want(extensionEntry("b", "/bin/b")),
+                            want(extensionEntry("c", "/bin/c"))},
+                           {}, {});
+  auto result = engine::apply(plan, k, owned);
+  CHECK(result.failures.size() == 1);
+  CHECK(k.get("a") != nullptr);
+  CHECK(k.get("c") != nullptr);
+  CHECK_FALSE(owned.owns("b"));
+}
