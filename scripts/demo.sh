@@ -16,9 +16,9 @@ T=$(mktemp -d /tmp/binfmtd-demo-XXXXXX)
 chmod 0755 "$T"
 trap 'rm -rf "$T"' EXIT
 
-exec unshare --user --map-root-user --mount sh -eu -c '
+unshare --user --map-root-user --mount sh -eu -c '
   T=$1 TOP=$2 BUSYBOX=$3
-  say() { printf "\n\033[1m\$ %s\033[0m\n" "$*"; }
+  say() { printf "\n\$ %s\n" "$*"; }
   mkdir -p "$T/binfmt_misc" "$T/etc/binfmtd" "$T/run/binfmtd" "$T/jail"
   mount -t binfmt_misc binfmt_misc "$T/binfmt_misc"
   sed -e "s|@SOCKET@|$T/bus.sock|" -e "s|@POLICY@|$TOP/systemd/org.binfmtd.Binfmt1.conf|" \
@@ -33,7 +33,7 @@ exec unshare --user --map-root-user --mount sh -eu -c '
   until binfmtctl status >/dev/null 2>&1 || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.1; done
 
   cp "$BUSYBOX" "$T/jail/busybox"
-  say "file busybox; ./busybox uname -m     # an arm64 binary on $(uname -m)"
+  say "./busybox uname -m     # an arm64 binary, on $(uname -m)"
   "$T/jail/busybox" uname -m || true
   say "binfmtctl enable arm64"
   binfmtctl enable arm64

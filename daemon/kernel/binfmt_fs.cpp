@@ -163,6 +163,10 @@ bool BinfmtFs::isMounted() const {
 
 void BinfmtFs::ensureMounted() {
   if (isMounted()) return;
+  // Under systemd the directory is an autofs point: the first access mounts it, with
+  // no capability needed on our side (the hardened unit has none).
+  ::access((dir_ / "status").c_str(), F_OK);
+  if (isMounted()) return;
   if (::mount("binfmt_misc", dir_.c_str(), "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) == 0)
     return;
