@@ -14,4 +14,14 @@ else
   meson setup "$BUILD"
 fi
 meson compile -C "$BUILD"
-meson test -C "$BUILD" --print-errorlogs "$@"
+rc=0
+meson test -C "$BUILD" --print-errorlogs "$@" || rc=$?
+# One plain summary line for CI: meson tests that passed and failed (skipped apart).
+python3 - "$BUILD/meson-logs/testlog.json" <<'PY'
+import json, sys
+results = [json.loads(line)["result"] for line in open(sys.argv[1]) if line.strip()]
+passed = sum(r == "OK" for r in results)
+skipped = sum(r == "SKIP" for r in results)
+print(f"tests: {passed} passed, {len(results) - passed - skipped} failed, {skipped} skipped")
+PY
+exit $rc
