@@ -32,6 +32,7 @@ TEST_CASE("the running daemon's introspection matches dbus/org.binfmtd.Binfmt1.x
   harness::TempDir tmp;
   harness::TestBus bus;
   harness::Daemon daemon(tmp.path() / "root");
+  writeConfig(daemon);
   daemon.start();
 
   auto r = harness::run({"busctl", "--system", "introspect", "--xml-interface",
@@ -44,6 +45,14 @@ TEST_CASE("the running daemon's introspection matches dbus/org.binfmtd.Binfmt1.x
   REQUIRE_FALSE(declared.empty());
   CHECK(live == declared);
   CHECK(r.out.find("org.freedesktop.DBus.ObjectManager") != std::string::npos);
+
+  auto h = harness::run({"busctl", "--system", "introspect", "--xml-interface",
+                         "org.binfmtd.Binfmt1", "/org/binfmtd/Binfmt1/handler/bfmtest"});
+  INFO(h.err);
+  REQUIRE(h.exitCode == 0);
+  auto handlerDeclared = harness::interfaceMembers(xml, "org.binfmtd.Binfmt1.Handler");
+  REQUIRE_FALSE(handlerDeclared.empty());
+  CHECK(harness::interfaceMembers(h.out, "org.binfmtd.Binfmt1.Handler") == handlerDeclared);
 }
 
 TEST_CASE("reads are open to everyone, changes need root") {
