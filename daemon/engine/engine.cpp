@@ -54,6 +54,9 @@ const ReconcileReport& Engine::reconcile() {
   loaded_ = config::load(paths_, &lastGood_);
   desired_ = desiredHandlers(loaded_.config, host_);
   for (const auto& w : ownership_.load()) report.errors.push_back(w);
+  plan_ = {};  // a run that stops early must not leave the previous run's verdicts behind
+  failures_.clear();
+  std::string fatal;
 
   try {
     table_.ensureMounted();
@@ -74,11 +77,14 @@ const ReconcileReport& Engine::reconcile() {
     // binfmt_misc unusable (not mounted, unreadable) or the state file unwritable.
     report.errors.push_back(e.what());
     report.result = "failed";
+    fatal = e.what();
+    lastFatalCode_ = e.code();
   }
   for (const auto& p : desired_.problems) report.errors.push_back(p.message);
   for (const auto& d : loaded_.errors) report.errors.push_back(d.toString());
   if (report.result.empty()) report.result = report.errors.empty() ? "ok" : "partial";
   last_ = std::move(report);
+  lastFatal_ = std::move(fatal);
   return last_;
 }
 
@@ -127,7 +133,7 @@ std::vector<std::string> Engine::change(const std::vector<std::string>& names, b
   Targets targets = resolveNames(names, enabled);
   config::setEnabled(paths_, targets.architectures, targets.handlers, enabled, runtime);
   const ReconcileReport& report = reconcile();
-  if (report.result == "failed") throw Error(Errc::NotMounted, report.errors.front());
+  if (report.result == "failed") throw Error(lastFatalCode_, lastFatal_);
   // Report a refusal of one of the handlers asked for, not somebody else's problem.
   std::vector<std::string> handlerNames = targets.handlers;
   for (const auto& a : targets.architectures)

@@ -100,6 +100,8 @@ class Engine {
   Plan plan_;
   std::map<std::string, std::string> failures_;  // handler -> last error
   ReconcileReport last_;
+  std::string lastFatal_;  // why the last reconcile failed as a whole, if it did
+  Errc lastFatalCode_ = Errc::NotMounted;
 };
 
 }  // namespace binfmtd::engine
