@@ -31,7 +31,7 @@ void writeConfig(const harness::Daemon& d) {
 TEST_CASE("the running daemon's introspection matches dbus/org.binfmtd.Binfmt1.xml") {
   harness::TempDir tmp;
   harness::TestBus bus;
-  harness::Daemon daemon(tmp.path() / "root");
+  harness::Daemon daemon(tmp.path / "root");
   writeConfig(daemon);
   daemon.start();
 
@@ -58,7 +58,7 @@ TEST_CASE("the running daemon's introspection matches dbus/org.binfmtd.Binfmt1.x
 TEST_CASE("reads are open to everyone, changes need root") {
   harness::TempDir tmp;
   harness::TestBus bus;
-  harness::Daemon daemon(tmp.path() / "root");
+  harness::Daemon daemon(tmp.path / "root");
   writeConfig(daemon);
   daemon.start();
 
@@ -102,7 +102,7 @@ TEST_CASE("reads are open to everyone, changes need root") {
 TEST_CASE("errors carry their names, sentences and exit codes") {
   harness::TempDir tmp;
   harness::TestBus bus;
-  harness::Daemon daemon(tmp.path() / "root");
+  harness::Daemon daemon(tmp.path / "root");
   writeConfig(daemon);
   daemon.start();
 
@@ -137,7 +137,7 @@ TEST_CASE("errors carry their names, sentences and exit codes") {
 TEST_CASE("handlers are objects with PropertiesChanged and ObjectManager signals") {
   harness::TempDir tmp;
   harness::TestBus bus;
-  harness::Daemon daemon(tmp.path() / "root");
+  harness::Daemon daemon(tmp.path / "root");
   writeConfig(daemon);
   daemon.start();
 

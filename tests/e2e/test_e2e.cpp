@@ -44,7 +44,7 @@ TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that wa
 
   // A chroot that holds nothing but the foreign binary: no qemu inside, so only a
   // handler registered with F (interpreter opened at registration) can run it.
-  const fs::path jail = tmp.path() / "jail";
+  const fs::path jail = tmp.path / "jail";
   fs::create_directories(jail);
   fs::copy_file(arm64Busybox(), jail / "busybox");
   const std::string busybox = (jail / "busybox").string();
@@ -56,7 +56,7 @@ TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that wa
   auto before = run({busybox, "uname", "-m"});
   REQUIRE(before.execErrno == ENOEXEC);  // "Exec format error"
 
-  harness::Daemon daemon(tmp.path() / "root");
+  harness::Daemon daemon(tmp.path / "root");
   daemon.start();
 
   SECTION("enable, run, chroot, persist, restart, break the config, disable") {
@@ -148,7 +148,7 @@ TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that wa
 TEST_CASE("binfmtd --apply reconciles once without a bus") {
   if (!prerequisites()) return;
   harness::TempDir tmp;
-  harness::Daemon tree(tmp.path() / "root");
+  harness::Daemon tree(tmp.path / "root");
   harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": ["arm64"]})");
   auto args = tree.arguments();
   args.push_back("--apply");

@@ -29,33 +29,6 @@ bool inCi() {
   return ci != nullptr && *ci != '\0' && std::string(ci) != "false";
 }
 
-TempDir::TempDir() {
-  std::string templ = (fs::temp_directory_path() / "binfmtd-test-XXXXXX").string();
-  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = templ;
-  // Other uids (the non-root caller) must reach sockets in here.
-  chmod(path_.c_str(), 0755);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-void writeFile(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void registerEntry(const std::string& line) {
   const std::string file = (Daemon::binfmtDir() / "register").string();
   int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
@@ -167,8 +140,8 @@ Result run(const std::vector<std::string>& argvIn, const RunOptions& options) {
 // --- TestBus ---------------------------------------------------------------------
 
 TestBus::TestBus() {
-  const fs::path socket = dir_.path() / "system_bus_socket";
-  const fs::path config = dir_.path() / "bus.conf";
+  const fs::path socket = dir_.path / "system_bus_socket";
+  const fs::path config = dir_.path / "bus.conf";
   std::string text = readFile(BUS_CONFIG_TEMPLATE);
   auto replace = [&](const std::string& key, const std::string& value) {
     text.replace(text.find(key), key.size(), value);

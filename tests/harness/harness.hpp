@@ -12,23 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "common/files.hpp"
+
 namespace harness {
 
 /// True when CI=true (or any non-empty value but "false"): missing prerequisites fail.
 bool inCi();
 
-/// A fresh temporary directory, removed with its content on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testfiles::readFile;
+using testfiles::TempDir;
+using testfiles::writeFile;
 
 struct Result {
   int exitCode = -1;     // -1 when killed by a signal
@@ -58,8 +51,6 @@ inline RunOptions inChroot(const std::filesystem::path& dir) {
 /// Runs argv[0] (a path, or a name looked up in PATH) and collects its output.
 Result run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-void writeFile(const std::filesystem::path& file, const std::string& text);
-std::string readFile(const std::filesystem::path& file);
 
 /// Writes a register string to the private instance's `register` (one write(2), as the
 /// kernel requires); throws on failure.

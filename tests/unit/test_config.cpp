@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "common/files.hpp"
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -20,22 +22,11 @@ using namespace binfmtd::config;
 
 namespace {
 
-// A private directory tree per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "binfmtd-config-XXXXXX").string();
-    const char* made = ::mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using testfiles::readFile;
+using testfiles::writeFile;
 
+// A private directory tree per test, removed afterwards.
+struct TempDir : testfiles::TempDir {
   Paths paths() const {
     Paths p;
     p.adminDir = path / "etc";
@@ -44,20 +35,6 @@ struct TempDir {
     return p;
   }
 };
-
-void writeFile(const fs::path& file, std::string_view text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<std::string> listDir(const fs::path& dir) {
   std::vector<std::string> names;

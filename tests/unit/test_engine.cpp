@@ -2,6 +2,8 @@
 // the config in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include "common/files.hpp"
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -20,33 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "binfmtd-engine-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
-void writeFile(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream out(file, std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string readFile(const fs::path& file) {
-  std::ifstream in(file);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using testfiles::readFile;
+using testfiles::TempDir;
+using testfiles::writeFile;
 
 struct Env {
   TempDir dir;
