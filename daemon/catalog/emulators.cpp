@@ -1,4 +1,5 @@
 #include "catalog/emulators.hpp"
+#include "unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,20 +20,6 @@ constexpr std::uint16_t kEtExec = 2;
 constexpr std::uint16_t kEtDyn = 3;
 constexpr std::uint16_t kPnXnum = 0xffff;
 
-// An open file descriptor that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Reads exactly `n` bytes at `offset` within a file of `size` bytes; false on any short
 // read or when the range lies outside the file. Every read of the parser goes through here.
@@ -176,7 +163,7 @@ std::optional<Emulator> discover(const Architecture& arch, const EmulatorSearch&
 }
 
 bool isStaticElf(const fs::path& file) {
-  const Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) return false;
   return hasNoInterpreter(fd.get());
 }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "catalog/architectures.hpp"
+#include "unique_fd.hpp"
 #include "config/config.hpp"
 #include "config/json_locator.hpp"
 #include "error.hpp"
@@ -27,20 +28,6 @@ namespace {
   throw Error(Errc::Io, "Failed to " + what + " '" + path.string() + "': " + std::strerror(err));
 }
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 // Like mkdir -p with mode 0755 whatever the umask, for the directories it creates.
 void makeDirectories(const fs::path& dir) {
@@ -66,7 +53,7 @@ std::optional<std::string> readIfExists(const fs::path& path) {
     if (errno == ENOENT) return std::nullopt;
     ioError("read", path, errno);
   }
-  FileDescriptor fd(raw);
+  UniqueFd fd(raw);
   std::string text;
   char buffer[8192];
   while (true) {
@@ -203,7 +190,7 @@ void writeFileAtomically(const fs::path& file, std::string_view text) {
   // Same directory, so that rename() is atomic; hidden and not *.json, so that a loader
   // scanning the directory meanwhile never picks it up.
   std::string temp = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
-  FileDescriptor fd(::mkostemp(temp.data(), O_CLOEXEC));
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0) ioError("create a temporary file in", dir, errno);
   try {
     writeAll(fd.get(), text, temp);
@@ -217,7 +204,7 @@ void writeFileAtomically(const fs::path& file, std::string_view text) {
     throw;
   }
   // The rename itself is only durable once the directory is.
-  FileDescriptor dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() < 0) ioError("open", dir, errno);
   if (::fsync(dirFd.get()) != 0) ioError("sync", dir, errno);
 }

@@ -1,4 +1,5 @@
 #include "binfmt_fs.hpp"
+#include "unique_fd.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -61,24 +62,15 @@ std::string mountPointOf(const fs::path& dir) {
   return s;
 }
 
-struct Fd {
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd;
-};
 
 // Reads a whole small file; returns an errno value, 0 on success.
 int readSmallFile(const fs::path& file, std::string& out) {
-  Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) return errno;
+  UniqueFd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.get() < 0) return errno;
   out.clear();
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(f.fd, buf, sizeof buf);
+    ssize_t n = ::read(f.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -95,11 +87,11 @@ struct WriteResult {
 
 // binfmt_misc parses each write() on its own, so the data must go in a single call.
 WriteResult writeOnce(const fs::path& file, std::string_view data) {
-  Fd f{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
-  if (f.fd < 0) return {errno, true};
+  UniqueFd f{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
+  if (f.get() < 0) return {errno, true};
   ssize_t n;
   do {
-    n = ::write(f.fd, data.data(), data.size());
+    n = ::write(f.get(), data.data(), data.size());
   } while (n < 0 && errno == EINTR);
   if (n < 0) return {errno, false};
   if (static_cast<std::size_t>(n) != data.size()) return {EIO, false};
