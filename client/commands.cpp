@@ -30,6 +30,7 @@ class Manager final
  private:
   void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
                            const std::vector<std::string>&) override {}
+  void onRepaired(const std::vector<std::string>&, const std::vector<std::string>&) override {}
 };
 
 class Properties final : public sdbus::ProxyInterfaces<sdbus::Properties_proxy> {
@@ -75,6 +76,7 @@ Json toJson(const sdbus::Variant& v) {
   if (v.containsValueOfType<std::string>()) return v.get<std::string>();
   if (v.containsValueOfType<bool>()) return v.get<bool>();
   if (v.containsValueOfType<uint32_t>()) return v.get<uint32_t>();
+  if (v.containsValueOfType<int32_t>()) return v.get<int32_t>();
   if (v.containsValueOfType<uint64_t>()) return v.get<uint64_t>();
   if (v.containsValueOfType<std::vector<std::string>>()) return v.get<std::vector<std::string>>();
   if (v.containsValueOfType<std::vector<uint8_t>>()) return hex(v.get<std::vector<uint8_t>>());
@@ -120,6 +122,15 @@ int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
   for (std::size_t i = 1; i < files.size(); ++i) std::printf("               %s\n", files[i].c_str());
   for (const auto& e : errors) std::printf(" config error: %s\n", e.c_str());
   for (const auto& e : reconcileErrors) std::printf("      problem: %s\n", e.c_str());
+  // Handlers of binfmtd's that do not work as configured, with the reason.
+  for (const auto& h : handlers) {
+    const std::string& state = h.get<4>();
+    if (h.get<3>() != "owned" || state == "registered" || state == "inactive") continue;
+    Properties props(bus, h.get<6>());
+    const auto why = props.Get(kHandlerInterface, "LastError").get<std::string>();
+    std::printf("%13s: %s%s%s\n", state.c_str(), h.get<0>().c_str(), why.empty() ? "" : ": ",
+                why.c_str());
+  }
   return exitCode;
 }
 
@@ -235,6 +246,26 @@ int cmdReload(sdbus::IConnection& bus) {
   return errors.empty() ? 0 : errorInfo(binfmtd::Errc::ConfigInvalid).exitCode;
 }
 
+int cmdPlan(sdbus::IConnection& bus, const Invocation& inv) {
+  Manager m(bus);
+  auto steps = m.Plan();
+  if (inv.json) {
+    Json j = Json::array();
+    for (const auto& s : steps)
+      j.push_back({{"action", s.get<0>()}, {"name", s.get<1>()}, {"reason", s.get<2>()}});
+    printJson(j);
+    return 0;
+  }
+  if (steps.empty()) {
+    std::printf("Nothing to do: the kernel matches the configuration.\n");
+    return 0;
+  }
+  Table t({"ACTION", "NAME", "REASON"});
+  for (const auto& s : steps) t.add({s.get<0>(), s.get<1>().empty() ? "-" : s.get<1>(), s.get<2>()});
+  t.print(stdout);
+  return 0;
+}
+
 int cmdArchs(sdbus::IConnection& bus, const Invocation& inv) {
   Manager m(bus);
   auto archs = m.ListArchitectures();
@@ -316,6 +347,7 @@ int runCommand(sdbus::IConnection& bus, const Invocation& inv) {
   if (c == "disable") return cmdChange(bus, inv, false);
   if (c == "reload") return cmdReload(bus);
   if (c == "archs") return cmdArchs(bus, inv);
+  if (c == "plan") return cmdPlan(bus, inv);
   std::fprintf(stderr, "binfmtctl: unknown command '%s'; see 'binfmtctl --help'\n", c.c_str());
   return kExitUsage;
 }

@@ -1,7 +1,11 @@
 #include "event_loop.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -15,6 +19,11 @@ namespace {
 void check(int r, const char* what) {
   if (r < 0) throw std::runtime_error(std::string(what) + ": " + std::strerror(-r));
 }
+
+// A foreign tool registers its entries with one write each; waiting this long after the
+// first one lets a burst finish before binfmtd looks (and it is far below the healing
+// promise of one second).
+constexpr std::uint64_t kKernelDebounceUsec = 20000;
 
 }  // namespace
 
@@ -44,10 +53,17 @@ EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
 
   check(sd_event_add_defer(event_, &deferred_, &EventLoop::onDeferred, this), "sd_event_add_defer");
   sd_event_source_set_enabled(deferred_, SD_EVENT_OFF);
+  check(sd_event_add_time(event_, &checkTimer_, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                          &EventLoop::onCheckTimer, this),
+        "sd_event_add_time");
+  sd_event_source_set_enabled(checkTimer_, SD_EVENT_OFF);
 }
 
 EventLoop::~EventLoop() {
   for (auto* s : sources_) sd_event_source_unref(s);
+  sd_event_source_unref(checkTimer_);
+  if (kernelInotify_ >= 0) ::close(kernelInotify_);
+  if (mountinfo_ >= 0) ::close(mountinfo_);
   sd_event_source_unref(deferred_);
   sd_event_source_unref(busTime_);
   sd_event_source_unref(busIo_);
@@ -65,6 +81,71 @@ void EventLoop::watch(const std::filesystem::path& dir) {
     return;
   }
   sources_.push_back(s);
+}
+
+void EventLoop::watchKernel(const std::filesystem::path& dir) {
+  kernelDir_ = dir;
+  kernelInotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (kernelInotify_ < 0) throw std::runtime_error(std::string("inotify_init1: ") + strerror(errno));
+  sd_event_source* s = nullptr;
+  check(sd_event_add_io(event_, &s, kernelInotify_, EPOLLIN, &EventLoop::onKernelWrite, this),
+        "sd_event_add_io");
+  sources_.push_back(s);
+  // The kernel flags /proc/self/mountinfo with POLLPRI whenever the mount table changes:
+  // how an unmount (which on Linux >= 6.7 destroys every entry) and a remount are seen.
+  mountinfo_ = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (mountinfo_ < 0) throw std::runtime_error(std::string("/proc/self/mountinfo: ") + strerror(errno));
+  check(sd_event_add_io(event_, &s, mountinfo_, EPOLLPRI, &EventLoop::onMountChange, this),
+        "sd_event_add_io");
+  sources_.push_back(s);
+  rewatchKernel();
+}
+
+void EventLoop::rewatchKernel() {
+  // Writes to entries and to `register` and `status` show up as IN_MODIFY, removals as
+  // IN_DELETE; reads (ours, every check) make no event. A new mount is a new directory:
+  // adding the watch again moves it there (the old one ends with the old superblock).
+  if (inotify_add_watch(kernelInotify_, kernelDir_.c_str(),
+                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR) < 0)
+    log::warning("Not watching " + kernelDir_.string() + ": " + std::strerror(errno) +
+                 "; changes by other programs are found by the periodic check only");
+}
+
+std::uint64_t EventLoop::now() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+void EventLoop::checkAt(std::uint64_t when) {
+  if (checkDue_ != 0 && checkDue_ <= when) return;
+  checkDue_ = when;
+  sd_event_source_set_time(checkTimer_, when);
+  sd_event_source_set_enabled(checkTimer_, SD_EVENT_ONESHOT);
+}
+
+int EventLoop::onKernelWrite(sd_event_source*, int fd, uint32_t, void* data) {
+  alignas(struct inotify_event) char buffer[4096];
+  while (::read(fd, buffer, sizeof buffer) > 0) {
+  }
+  auto* self = static_cast<EventLoop*>(data);
+  self->checkAt(now() + kKernelDebounceUsec);
+  return 0;
+}
+
+int EventLoop::onMountChange(sd_event_source*, int, uint32_t, void* data) {
+  auto* self = static_cast<EventLoop*>(data);
+  self->rewatchKernel();
+  self->checkAt(now() + kKernelDebounceUsec);
+  return 0;
+}
+
+int EventLoop::onCheckTimer(sd_event_source*, uint64_t, void* data) {
+  auto* self = static_cast<EventLoop*>(data);
+  self->checkDue_ = 0;
+  if (self->callbacks_.checkKernel) self->callbacks_.checkKernel();
+  return 0;
 }
 
 int EventLoop::run() { return sd_event_loop(event_); }

@@ -1,11 +1,12 @@
-// The daemon's one loop: sd-event drives the D-Bus connection, signals and inotify on
-// the configuration directories. Nothing runs in signal handlers; everything is an
-// event source on this loop.
+// The daemon's one loop: sd-event drives the D-Bus connection, signals, inotify on the
+// configuration directories and on binfmt_misc, the mount table and the check timer.
+// Nothing runs in signal handlers; everything is an event source on this loop.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-event.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <vector>
@@ -17,6 +18,9 @@ class EventLoop {
   struct Callbacks {
     std::function<void()> reload;    // SIGHUP
     std::function<void()> configChanged;  // inotify, coalesced per loop iteration
+    /// The kernel table may have changed (a write to binfmt_misc, a mount change) or a
+    /// check is due (checkAt); debounced, so a burst of writes gives one call.
+    std::function<void()> checkKernel;
   };
 
   EventLoop(sdbus::IConnection& bus, Callbacks callbacks);
@@ -28,6 +32,16 @@ class EventLoop {
   /// that does not exist is skipped (logged).
   void watch(const std::filesystem::path& dir);
 
+  /// Follows binfmt_misc at `dir`: every write to it (any program's, ours too) and every
+  /// change of the mount table leads to checkKernel. After a mount change the watch is
+  /// moved to whatever is mounted at `dir` then. Call once binfmt_misc is mounted.
+  void watchKernel(const std::filesystem::path& dir);
+
+  /// Calls checkKernel at `when` (CLOCK_MONOTONIC, microseconds), unless a check is
+  /// already due earlier.
+  void checkAt(std::uint64_t when);
+  static std::uint64_t now();
+
   /// Runs until SIGTERM or SIGINT. Returns the exit code.
   int run();
 
@@ -38,7 +52,11 @@ class EventLoop {
   static int onSignal(sd_event_source*, const struct signalfd_siginfo* si, void* self);
   static int onInotify(sd_event_source*, const struct inotify_event*, void* self);
   static int onDeferred(sd_event_source*, void* self);
+  static int onKernelWrite(sd_event_source*, int fd, uint32_t, void* self);
+  static int onMountChange(sd_event_source*, int, uint32_t, void* self);
+  static int onCheckTimer(sd_event_source*, uint64_t, void* self);
   void processBus();
+  void rewatchKernel();
 
   sdbus::IConnection& bus_;
   Callbacks callbacks_;
@@ -46,6 +64,11 @@ class EventLoop {
   sd_event_source* busIo_ = nullptr;
   sd_event_source* busTime_ = nullptr;
   sd_event_source* deferred_ = nullptr;
+  sd_event_source* checkTimer_ = nullptr;
+  std::uint64_t checkDue_ = 0;  // 0 = no check scheduled
+  std::filesystem::path kernelDir_;
+  int kernelInotify_ = -1;
+  int mountinfo_ = -1;
   std::vector<sd_event_source*> sources_;
 };
 

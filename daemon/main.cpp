@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 #include "engine/engine.hpp"
@@ -25,10 +26,18 @@ void logReport(const engine::ReconcileReport& report) {
             " write(s) to binfmt_misc");
 }
 
+void logHeal(const engine::HealResult& result) {
+  for (const auto& c : result.repairs)
+    log::notice("Repaired " + c, {{"HANDLER", c.substr(0, c.find(':'))}});
+  for (const auto& p : result.problems) log::warning(p);
+}
+
 std::string statusLine(const engine::Status& s) {
   unsigned owned = 0, foreign = 0, problems = 0;
   for (const auto& h : s.handlers) {
-    if (h.state == "error" || h.state == "conflict" || h.state == "missing") ++problems;
+    if (h.state == "error" || h.state == "conflict" || h.state == "missing" ||
+        h.state == "shadowed")
+      ++problems;
     (h.owned ? owned : foreign) += h.inKernel ? 1 : 0;
   }
   std::string line = std::to_string(owned) + " handler(s) registered, " +
@@ -69,14 +78,11 @@ int main(int argc, char** argv) {
 
   try {
     auto bus = sdbus::createSystemBusConnection();
-    service::ManagerObject manager(*bus, engine, options->binfmtDir.string(),
-                                   [](const engine::Status& s) {
-                                     sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
-                                   });
+    std::unique_ptr<service::ManagerObject> manager;
     auto reconcile = [&](const char* why) {
       log::info(std::string("Reconciling: ") + why);
       logReport(engine.reconcile());
-      manager.refresh();
+      manager->refresh();
     };
     EventLoop loop(*bus, {
         .reload =
@@ -86,15 +92,40 @@ int main(int argc, char** argv) {
               sd_notify(0, "READY=1");
             },
         .configChanged = [&] { reconcile("configuration changed"); },
+        .checkKernel =
+            [&] {
+              auto result = engine.heal(EventLoop::now());
+              if (result.empty()) return;
+              logHeal(result);
+              manager->repaired(result);
+            },
     });
+    // After every change of the engine's view (reconcile, repair, D-Bus call): the next
+    // periodic check, or the end of a back-off, whichever comes first.
+    auto scheduleCheck = [&] {
+      const config::Healing& healing = engine.healing();
+      std::uint64_t next = 0;
+      if (healing.enabled && healing.interval > 0)
+        next = EventLoop::now() + static_cast<std::uint64_t>(healing.interval * 1e6);
+      const std::uint64_t holdEnd = engine.nextHoldEnd();
+      if (holdEnd != 0 && (next == 0 || holdEnd < next)) next = holdEnd;
+      if (next != 0) loop.checkAt(next);
+    };
+    manager = std::make_unique<service::ManagerObject>(
+        *bus, engine, options->binfmtDir.string(), [&](const engine::Status& s) {
+          sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
+          scheduleCheck();
+        });
     for (const auto& dir : options->config.watchDirs()) loop.watch(dir);
 
     reconcile("startup");
+    loop.watchKernel(options->binfmtDir);
     // The name last: a client that sees it can rely on the first reconcile being done.
     bus->requestName(service::kBusName);
     sd_notify(0, "READY=1");
     int r = loop.run();
     sd_notify(0, "STOPPING=1");
+    manager.reset();
     return r < 0 ? 1 : 0;
   } catch (const sdbus::Error& e) {
     log::error("D-Bus: " + e.getMessage() + " (" + e.getName() + ")");

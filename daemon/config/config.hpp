@@ -38,12 +38,24 @@ struct Location {
   std::string toString() const;  // "file:line:col" (or "file" when unknown)
 };
 
+/// What to do when the wanted entry's name is already taken by an entry another program
+/// registered ("foreign" in the config).
+enum class ForeignPolicy {
+  Adopt,  // replace it with ours and own it (default for architectures)
+  Keep,   // leave it alone and report the conflict (default for custom handlers)
+};
+
 /// One element of "architectures": a catalogue architecture, by any of its names.
 struct ArchitectureRequest {
   std::string name;    // canonical catalogue name ("aarch64"), resolved at load
   bool enabled = true;
   std::optional<std::string> interpreter;  // overrides emulator discovery
   std::optional<std::string> flags;        // overrides default flags (canonical form)
+  /// Among handlers that match the same binaries, the highest priority is registered last
+  /// (the kernel tries the newest entry first) and the others are kept disabled. Entries
+  /// of other programs count as priority 0.
+  int priority = 0;
+  ForeignPolicy foreign = ForeignPolicy::Adopt;
   Location source;     // the last file that set any field of it
 };
 
@@ -51,12 +63,26 @@ struct ArchitectureRequest {
 struct HandlerSpec {
   kernel::Entry entry;  // name, type, offset, magic/mask or extension, interpreter, flags
   bool enabled = true;
+  int priority = 0;     // as for ArchitectureRequest
+  ForeignPolicy foreign = ForeignPolicy::Keep;
   Location source;
+};
+
+/// The top-level "healing" object: how binfmtd repairs what others do to the kernel table.
+struct Healing {
+  bool enabled = true;      // repair owned entries that others removed, changed or disabled
+  /// Seconds between full checks of the kernel table, on top of the change events that
+  /// trigger a check at once; 0 = events only.
+  double interval = 1.0;
+  /// Whether to write 1 to `status` when someone disabled binfmt_misc as a whole; by
+  /// default that is only reported, since it is an administrator's explicit act.
+  bool enableGlobal = false;
 };
 
 struct Config {
   std::vector<ArchitectureRequest> architectures;  // sorted by name
   std::vector<HandlerSpec> handlers;               // sorted by name
+  Healing healing;
   std::vector<std::string> files;                  // files read, in merge order
 };
 
@@ -84,6 +110,8 @@ std::vector<std::filesystem::path> configFiles(const Paths& paths);
 struct Fragment {
   std::vector<std::pair<ArchitectureRequest, std::vector<std::string>>> architectures;  // + fields set
   std::vector<std::pair<HandlerSpec, std::vector<std::string>>> handlers;               // + fields set
+  Healing healing;                         // the valid fields of "healing", defaults otherwise
+  std::vector<std::string> healingFields;  // the keys of "healing" given with a valid value
   bool syntaxOk = true;
 };
 Fragment parseFile(std::string_view text, const std::string& file, std::vector<Diagnostic>& errors);

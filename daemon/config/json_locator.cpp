@@ -1,6 +1,8 @@
 #include "config/json_locator.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <span>
 #include <limits>
 #include <string>
 #include <vector>
@@ -268,18 +270,14 @@ TextPosition positionAt(std::string_view text, std::size_t offset) {
   return position;
 }
 
-std::optional<std::size_t> locateOffset(std::string_view text, std::string_view pointer,
-                                        PointerTarget target) {
-  const auto tokens = splitPointer(pointer);
-  if (!tokens) return std::nullopt;
+namespace {
 
+// Follows `tokens` from the value that starts at `valueAt`.
+std::optional<std::size_t> resolve(std::string_view text, std::size_t valueAt,
+                                   std::span<const std::string> tokens, PointerTarget target) {
   Scanner scan(text);
-  scan.skipSpace();
-  if (scan.atEnd()) return std::nullopt;
-  std::size_t valueAt = scan.pos;
-  std::size_t keyAt = scan.pos;
-
-  for (const std::string& token : *tokens) {
+  std::size_t keyAt = valueAt;
+  for (const std::string& token : tokens) {
     scan.pos = valueAt;
     const char open = scan.peek();
     bool found = false;
@@ -331,6 +329,87 @@ std::optional<std::size_t> locateOffset(std::string_view text, std::string_view 
     if (!found) return std::nullopt;
   }
   return target == PointerTarget::Key ? keyAt : valueAt;
+}
+
+// Where the document's top-level value starts, or nullopt for blank text.
+std::optional<std::size_t> documentStart(std::string_view text) {
+  Scanner scan(text);
+  scan.skipSpace();
+  if (scan.atEnd()) return std::nullopt;
+  return scan.pos;
+}
+
+}  // namespace
+
+std::optional<std::size_t> locateOffset(std::string_view text, std::string_view pointer,
+                                        PointerTarget target) {
+  const auto tokens = splitPointer(pointer);
+  const auto start = documentStart(text);
+  if (!tokens || !start) return std::nullopt;
+  return resolve(text, *start, *tokens, target);
+}
+
+Locator::Locator(std::string_view text) : text_(text) {
+  std::size_t i = text.substr(0, kBom.size()) == kBom ? kBom.size() : 0;
+  lineStarts_.push_back(i);
+  for (; i < text.size(); ++i)
+    if (text[i] == '\n') lineStarts_.push_back(i + 1);
+}
+
+const std::vector<std::size_t>& Locator::elements(const std::string& member) {
+  auto [it, inserted] = elements_.try_emplace(member);
+  if (!inserted) return it->second;
+  const auto start = documentStart(text_);
+  const std::string tokens[] = {member};
+  const auto array = start ? resolve(text_, *start, tokens, PointerTarget::Value) : std::nullopt;
+  Scanner scan(text_);
+  if (!array || (scan.pos = *array, scan.peek() != '[')) return it->second;
+  ++scan.pos;
+  scan.skipSpace();
+  if (scan.peek() == ']') return it->second;
+  while (true) {
+    scan.skipSpace();
+    it->second.push_back(scan.pos);
+    if (!scan.skipValue()) return it->second;
+    scan.skipSpace();
+    if (scan.peek() != ',') return it->second;
+    ++scan.pos;
+  }
+}
+
+std::optional<TextPosition> Locator::locate(std::string_view pointer, PointerTarget target) {
+  const auto tokens = splitPointer(pointer);
+  if (!tokens) return std::nullopt;
+  std::optional<std::size_t> offset;
+  std::optional<std::size_t> index;
+  if (tokens->size() >= 2 && (index = parseIndex((*tokens)[1]))) {
+    // "/member/N/...": start at element N, found once for the whole array.
+    const auto& starts = elements((*tokens)[0]);
+    if (*index >= starts.size()) return std::nullopt;
+    offset = resolve(text_, starts[*index], std::span(*tokens).subspan(2), target);
+  } else {
+    offset = locateOffset(text_, pointer, target);
+  }
+  if (!offset) return std::nullopt;
+  return position(*offset);
+}
+
+TextPosition Locator::position(std::size_t offset) {
+  const std::size_t end = std::min(offset, text_.size());
+  const auto line = std::upper_bound(lineStarts_.begin(), lineStarts_.end(), end) - 1;
+  // Columns count characters from the line start; on a long line (a generated one-line
+  // file) continue from the previous answer instead, as the loader asks in text order.
+  std::size_t from = *line;
+  TextPosition p{static_cast<int>(line - lineStarts_.begin()) + 1, 1};
+  if (last_.line == p.line && lastOffset_ >= from && lastOffset_ <= end) {
+    from = lastOffset_;
+    p = last_;
+  }
+  for (std::size_t i = from; i < end; ++i)
+    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++p.column;
+  last_ = p;
+  lastOffset_ = end;
+  return p;
 }
 
 std::optional<TextPosition> locate(std::string_view text, std::string_view pointer,

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace binfmtd::config {
 
@@ -40,6 +42,27 @@ std::optional<std::size_t> locateOffset(std::string_view text, std::string_view 
 /// locateOffset() turned into a line and column.
 std::optional<TextPosition> locate(std::string_view text, std::string_view pointer,
                                    PointerTarget target = PointerTarget::Value);
+
+/// locate() for many pointers into one text, as the loader asks for every item: the
+/// elements of a top-level array ("/handlers/N/...") are found in one scan and line
+/// starts are indexed, so that N lookups stay linear in the text size instead of
+/// quadratic. The text must outlive the Locator.
+class Locator {
+ public:
+  explicit Locator(std::string_view text);
+  std::optional<TextPosition> locate(std::string_view pointer,
+                                     PointerTarget target = PointerTarget::Value);
+
+ private:
+  const std::vector<std::size_t>& elements(const std::string& member);
+  TextPosition position(std::size_t offset);
+
+  std::string_view text_;
+  std::size_t lastOffset_ = 0;  // the previous position() answer, to continue from
+  TextPosition last_{0, 0};
+  std::vector<std::size_t> lineStarts_;
+  std::map<std::string, std::vector<std::size_t>> elements_;
+};
 
 /// `key` escaped for use as one reference token of a JSON pointer ("a/b" -> "a~1b").
 std::string escapePointerToken(std::string_view key);

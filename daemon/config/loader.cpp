@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -27,10 +28,22 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 2> kTopKeys{"architectures", "handlers"};
-constexpr std::array<std::string_view, 4> kArchKeys{"name", "enabled", "interpreter", "flags"};
-constexpr std::array<std::string_view, 8> kHandlerKeys{
-    "name", "enabled", "interpreter", "flags", "magic", "mask", "offset", "extension"};
+constexpr std::array<std::string_view, 3> kTopKeys{"architectures", "handlers", "healing"};
+constexpr std::array<std::string_view, 6> kArchKeys{"name",  "enabled",  "interpreter",
+                                                    "flags", "priority", "foreign"};
+constexpr std::array<std::string_view, 10> kHandlerKeys{
+    "name", "enabled", "interpreter", "flags",    "magic",
+    "mask", "offset",  "extension",   "priority", "foreign"};
+constexpr std::array<std::string_view, 3> kHealingKeys{"enabled", "interval", "globalStatus"};
+constexpr std::array<std::string_view, 2> kForeignValues{"adopt", "keep"};
+constexpr std::array<std::string_view, 2> kGlobalStatusValues{"report", "enable"};
+
+// Wide enough for any ordering of emulators, narrow enough that nobody needs INT_MAX.
+constexpr int kMaxPriority = 1000;
+// Below 50 ms a full scan of the table would come close to busy-looping; above an hour
+// it would no longer be a safety net for missed events.
+constexpr double kMinInterval = 0.05;
+constexpr double kMaxInterval = 3600;
 
 // Config files are a few kilobytes; the cap only keeps a stray huge file from being slurped.
 constexpr off_t kMaxFileSize = 4 * 1024 * 1024;
@@ -116,8 +129,8 @@ std::optional<std::string> decodeEscapes(std::string_view text, std::string& why
 
 class FileParser;
 
-// The checks of one array item: collects what is wrong with it (all of it, so one edit
-// fixes everything) and remembers whether it is usable.
+// The checks of one array item (or of the "healing" object): collects what is wrong with
+// it (all of it, so one edit fixes everything) and remembers whether it is usable.
 class ItemChecker {
  public:
   ItemChecker(FileParser& parser, const json& item, std::string pointer, std::string subject)
@@ -172,6 +185,46 @@ class ItemChecker {
     return static_cast<std::uint32_t>(it->get<std::uint64_t>());
   }
 
+  std::optional<int> priority() {
+    const auto it = item_.find("priority");
+    if (it == item_.end()) return std::nullopt;
+    // Fractions are rejected rather than rounded: 1.5 would hide a tie. (As a double, any
+    // 64-bit integer still compares correctly with the bounds.)
+    if (!it->is_number_integer() || std::abs(it->get<double>()) > kMaxPriority) {
+      const std::string got = it->is_number() ? it->dump() : describe(*it);
+      fail("priority", "'priority' must be an integer from " + std::to_string(-kMaxPriority) +
+                           " to " + std::to_string(kMaxPriority) + ", not " + got);
+      return std::nullopt;
+    }
+    return static_cast<int>(it->get<std::int64_t>());
+  }
+
+  // Which of `allowed` the string at `key` is, as an index; anything else is reported with
+  // the allowed values, so the message says how to fix it.
+  std::optional<std::size_t> choice(std::string_view key,
+                                    std::span<const std::string_view> allowed) {
+    const auto it = item_.find(key);
+    if (it == item_.end()) return std::nullopt;
+    if (it->is_string()) {
+      const auto found =
+          std::find(allowed.begin(), allowed.end(), it->get_ref<const std::string&>());
+      if (found != allowed.end()) return static_cast<std::size_t>(found - allowed.begin());
+    }
+    std::string names;
+    for (std::size_t i = 0; i < allowed.size(); ++i)
+      names += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + squote(allowed[i]);
+    const std::string got =
+        it->is_string() ? squote(it->get_ref<const std::string&>()) : describe(*it);
+    fail(key, squote(key) + " must be " + names + ", not " + got);
+    return std::nullopt;
+  }
+
+  std::optional<ForeignPolicy> foreign() {
+    const auto index = choice("foreign", kForeignValues);
+    if (!index) return std::nullopt;
+    return *index == 0 ? ForeignPolicy::Adopt : ForeignPolicy::Keep;
+  }
+
   std::optional<std::string> interpreter() {
     const std::string* path = string("interpreter");
     if (!path) return std::nullopt;
@@ -224,11 +277,11 @@ class ItemChecker {
 class FileParser {
  public:
   FileParser(std::string_view text, const std::string& file, std::vector<Diagnostic>& errors)
-      : text_(text), file_(file), errors_(errors) {}
+      : text_(text), file_(file), errors_(errors), locator_(text) {}
 
-  Location where(const std::string& pointer, PointerTarget target = PointerTarget::Value) const {
+  Location where(const std::string& pointer, PointerTarget target = PointerTarget::Value) {
     Location location{file_, 0, 0};
-    if (const auto position = locate(text_, pointer, target)) {
+    if (const auto position = locator_.locate(pointer, target)) {
       location.line = position->line;
       location.column = position->column;
     }
@@ -253,6 +306,15 @@ class FileParser {
       reportSyntaxError(e);
       fragment.syntaxOk = false;
       return fragment;
+    } catch (const json::out_of_range& e) {
+      // A number beyond a double's range ("interval": 1e400) is not a parse_error and
+      // carries no position; without this it would escape load() altogether.
+      std::string what = e.what();
+      if (const auto bracket = what.find("] "); bracket != std::string::npos)
+        what.erase(0, bracket + 2);
+      errors_.push_back({{file_, 0, 0}, "syntax error: " + what});
+      fragment.syntaxOk = false;
+      return fragment;
     }
     if (!document.is_object()) {
       report("",
@@ -265,6 +327,8 @@ class FileParser {
       if (!isKnown(key, kTopKeys)) {
         report(pointer, "unknown key " + squote(key) + suggestion(key, kTopKeys) + ", ignoring",
                PointerTarget::Key);
+      } else if (key == "healing") {
+        parseHealing(value, pointer, fragment);
       } else if (!value.is_array()) {
         report(pointer, squote(key) + " must be an array, not " + describe(value) + ", ignoring");
       } else {
@@ -344,6 +408,8 @@ class FileParser {
     if (const auto enabled = check.boolean("enabled")) request.enabled = *enabled;
     request.interpreter = check.interpreter();
     request.flags = check.flags();
+    if (const auto priority = check.priority()) request.priority = *priority;
+    if (const auto foreign = check.foreign()) request.foreign = *foreign;
     if (check.ok()) out.architectures.emplace_back(std::move(request), check.fieldsSet(kArchKeys));
   }
 
@@ -368,6 +434,8 @@ class FileParser {
     if (const auto enabled = check.boolean("enabled")) spec.enabled = *enabled;
     if (auto interpreter = check.interpreter()) entry.interpreter = std::move(*interpreter);
     if (auto flags = check.flags()) entry.flags = std::move(*flags);
+    if (const auto priority = check.priority()) spec.priority = *priority;
+    if (const auto foreign = check.foreign()) spec.foreign = *foreign;
 
     if (auto magic = check.escaped("magic")) {
       if (magic->empty()) check.fail("magic", "'magic' must not be empty");
@@ -398,9 +466,42 @@ class FileParser {
     if (check.ok()) out.handlers.emplace_back(std::move(spec), check.fieldsSet(kHandlerKeys));
   }
 
+  // Unlike an item, "healing" is not dropped as a whole for one bad value: each field
+  // that is valid applies, and a bad one keeps its earlier (or default) value.
+  void parseHealing(const json& value, const std::string& pointer, Fragment& out) {
+    if (!value.is_object()) {
+      report(pointer, "'healing' must be an object, not " + describe(value) + ", ignoring");
+      return;
+    }
+    ItemChecker check(*this, value, pointer, "healing");
+    check.unknownKeys(kHealingKeys);
+    Healing& healing = out.healing;
+    std::vector<std::string>& fields = out.healingFields;
+    if (const auto enabled = check.boolean("enabled")) {
+      healing.enabled = *enabled;
+      fields.emplace_back("enabled");
+    }
+    if (const auto it = value.find("interval"); it != value.end()) {
+      const double seconds = it->is_number() ? it->get<double>() : -1;
+      if (seconds == 0 || (seconds >= kMinInterval && seconds <= kMaxInterval)) {
+        healing.interval = seconds;
+        fields.emplace_back("interval");
+      } else {
+        const std::string got = it->is_number() ? it->dump() : describe(*it);
+        check.fail("interval",
+                   "'interval' must be 0 or a number of seconds from 0.05 to 3600, not " + got);
+      }
+    }
+    if (const auto status = check.choice("globalStatus", kGlobalStatusValues)) {
+      healing.enableGlobal = *status == 1;
+      fields.emplace_back("globalStatus");
+    }
+  }
+
   std::string_view text_;
   const std::string& file_;
   std::vector<Diagnostic>& errors_;
+  Locator locator_;
 };
 
 void ItemChecker::fail(std::string_view key, const std::string& problem, PointerTarget target) {
@@ -477,6 +578,8 @@ void mergeArchitecture(std::map<std::string, ArchitectureRequest>& merged,
     if (field == "enabled") target.enabled = item.enabled;
     if (field == "interpreter") target.interpreter = item.interpreter;
     if (field == "flags") target.flags = item.flags;
+    if (field == "priority") target.priority = item.priority;
+    if (field == "foreign") target.foreign = item.foreign;
   }
   target.source = item.source;
 }
@@ -512,8 +615,18 @@ void mergeHandler(std::map<std::string, MergedHandler>& merged, const HandlerSpe
   if (sets("interpreter")) entry.interpreter = from.interpreter;
   if (sets("flags")) entry.flags = from.flags;
   if (sets("enabled")) target.spec.enabled = item.enabled;
+  if (sets("priority")) target.spec.priority = item.priority;
+  if (sets("foreign")) target.spec.foreign = item.foreign;
   target.fields.insert(fields.begin(), fields.end());
   target.spec.source = item.source;
+}
+
+void mergeHealing(Healing& target, const Healing& item, const std::vector<std::string>& fields) {
+  for (const std::string& field : fields) {
+    if (field == "enabled") target.enabled = item.enabled;
+    if (field == "interval") target.interval = item.interval;
+    if (field == "globalStatus") target.enableGlobal = item.enableGlobal;
+  }
 }
 
 // The checks that only make sense once every file had its say. Returns false (with the
@@ -638,6 +751,7 @@ LoadResult load(const Paths& paths, std::map<std::string, std::string>* lastGood
     for (const auto& [item, fields] : fragment.architectures)
       mergeArchitecture(architectures, item, fields);
     for (const auto& [item, fields] : fragment.handlers) mergeHandler(handlers, item, fields);
+    mergeHealing(result.config.healing, fragment.healing, fragment.healingFields);
   }
 
   // A file that went away must not come back from memory if it is recreated broken.

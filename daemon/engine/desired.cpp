@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "catalog/architectures.hpp"
 #include "error.hpp"
@@ -40,6 +41,30 @@ DesiredHandler inactiveArchitecture(const catalog::Architecture& arch, const Hos
     d.entry.mask = arch.mask;
     d.source = request.source;
     return d;
+  }
+}
+
+// Handlers for the same binaries: the highest priority wins (first by name on a tie, with
+// a warning), the others stand by disabled.
+void applyPriorities(DesiredSet& set) {
+  std::map<std::string, std::vector<DesiredHandler*>> groups;
+  for (auto& d : set.handlers) groups[kernel::matchKey(d.entry)].push_back(&d);
+  for (auto& [key, group] : groups) {
+    if (group.size() < 2) continue;
+    std::stable_sort(group.begin(), group.end(),
+                     [](const auto* a, const auto* b) { return a->priority > b->priority; });
+    const DesiredHandler& winner = *group[0];
+    if (group[1]->priority == winner.priority) {
+      set.warnings.push_back("handlers '" + winner.entry.name + "' and '" +
+                             group[1]->entry.name + "' match the same binaries with the same "
+                             "priority " + std::to_string(winner.priority) + "; using '" +
+                             winner.entry.name + "' (first by name); give the one you prefer a "
+                             "higher \"priority\"");
+    }
+    for (std::size_t i = 1; i < group.size(); ++i) {
+      group[i]->entry.enabled = false;
+      group[i]->standbyFor = winner.entry.name;
+    }
   }
 }
 
@@ -104,7 +129,10 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
       continue;
     }
     try {
-      set.handlers.push_back(resolveArchitecture(*arch, host, &request));
+      DesiredHandler d = resolveArchitecture(*arch, host, &request);
+      d.priority = request.priority;
+      d.adopt = request.foreign == config::ForeignPolicy::Adopt;
+      set.handlers.push_back(std::move(d));
     } catch (const Error& e) {
       set.problems.push_back(
           {catalog::handlerName(*arch), request.name, e.code(), e.what(), request.source});
@@ -115,6 +143,8 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     d.entry = spec.entry;
     d.entry.enabled = spec.enabled;
     d.source = spec.source;
+    d.priority = spec.priority;
+    d.adopt = spec.foreign == config::ForeignPolicy::Adopt;
     (spec.enabled ? set.handlers : set.inactive).push_back(std::move(d));
   }
   std::sort(set.handlers.begin(), set.handlers.end(),
@@ -137,6 +167,7 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     }
     ++i;
   }
+  applyPriorities(set);
   return set;
 }
 

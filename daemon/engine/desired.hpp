@@ -22,6 +22,10 @@ struct DesiredHandler {
   /// architectures (the user asked for "arm64", not for somebody's qemu-aarch64), false
   /// for custom handlers, whose name the user chose.
   bool adopt = false;
+  int priority = 0;
+  /// Set when another wanted handler with a higher priority matches the same binaries:
+  /// this one is registered but kept disabled (entry.enabled == false), ready to take over.
+  std::string standbyFor;
 };
 
 struct Problem {
@@ -38,6 +42,7 @@ struct DesiredSet {
   /// users (state "inactive") so that they can be found and enabled again.
   std::vector<DesiredHandler> inactive;
   std::vector<Problem> problems;
+  std::vector<std::string> warnings;  // e.g. two handlers for the same binaries, same priority
 };
 
 /// The machine binfmtd runs on: its uname(2) machine and where emulators are found.
@@ -53,7 +58,8 @@ struct Host {
 DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host& host,
                                    const config::ArchitectureRequest* request = nullptr);
 
-/// Every enabled item of the config, resolved.
+/// Every enabled item of the config, resolved, with priorities applied: of the handlers
+/// that match the same binaries only the highest priority stays enabled.
 DesiredSet desiredHandlers(const config::Config& config, const Host& host);
 
 }  // namespace binfmtd::engine

@@ -39,6 +39,50 @@ const config::HandlerSpec* findSpec(const config::Config& config, const std::str
   return nullptr;
 }
 
+PlanOptions planOptions(const config::LoadResult& loaded, const DesiredSet& desired) {
+  PlanOptions options;
+  options.allowRemovals = loaded.brokenFiles.empty();
+  for (const auto& p : desired.problems)
+    if (!p.handler.empty()) options.keep.insert(p.handler);
+  return options;
+}
+
+// Back-off against a program that keeps undoing an entry: this many repairs within the
+// window start a hold, which doubles with every round up to the cap.
+constexpr std::uint64_t kSecond = 1000000;
+constexpr std::uint64_t kFightWindow = 60 * kSecond;
+constexpr std::size_t kRepairsBeforeHold = 3;
+constexpr std::uint64_t kFirstHold = 5 * kSecond;
+constexpr std::uint64_t kMaxHold = 600 * kSecond;
+
+// What the other program did, for the conflict message.
+std::string undoneHow(const Action& a) {
+  switch (a.kind) {
+    case ActionKind::Register: return "it keeps being removed";
+    case ActionKind::Replace:
+      return "it keeps being replaced by an entry with interpreter " + a.previous.interpreter +
+             " and flags '" + a.previous.flags + "'";
+    case ActionKind::Enable: return "it keeps being disabled";
+    case ActionKind::Disable: return "it keeps being enabled";
+    case ActionKind::Reorder: return "another entry keeps being registered after it";
+    default: return "it keeps being changed";
+  }
+}
+
+const char* stepName(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::Register: return "register";
+    case ActionKind::Replace: return "replace";
+    case ActionKind::Enable: return "enable";
+    case ActionKind::Disable: return "disable";
+    case ActionKind::Reorder: return "reorder";
+    case ActionKind::Remove: return "remove";
+    case ActionKind::Adopt: return "adopt";
+    case ActionKind::Forget: return "forget";
+  }
+  return "?";
+}
+
 }  // namespace
 
 Engine::Engine(kernel::KernelTable& table, config::Paths paths, std::filesystem::path stateDir,
@@ -56,16 +100,15 @@ const ReconcileReport& Engine::reconcile() {
   for (const auto& w : ownership_.load()) report.errors.push_back(w);
   plan_ = {};  // a run that stops early must not leave the previous run's verdicts behind
   failures_.clear();
+  fights_.clear();
+  lastHealError_.clear();
   std::string fatal;
 
   try {
     table_.ensureMounted();
     kernel::Table actual = table_.list();
-    PlanOptions options;
-    options.allowRemovals = loaded_.brokenFiles.empty();
-    for (const auto& p : desired_.problems)
-      if (!p.handler.empty()) options.keep.insert(p.handler);
-    plan_ = plan(desired_.handlers, actual.entries, ownership_.entries(), options);
+    plan_ = plan(desired_.handlers, actual.entries, ownership_.entries(),
+                 planOptions(loaded_, desired_));
     ApplyResult applied = apply(plan_, table_, ownership_);
     if (!plan_.empty()) ownership_.save();
     failures_ = std::move(applied.failures);
@@ -81,11 +124,122 @@ const ReconcileReport& Engine::reconcile() {
     lastFatalCode_ = e.code();
   }
   for (const auto& p : desired_.problems) report.errors.push_back(p.message);
+  for (const auto& w : desired_.warnings) report.errors.push_back(w);
   for (const auto& d : loaded_.errors) report.errors.push_back(d.toString());
   if (report.result.empty()) report.result = report.errors.empty() ? "ok" : "partial";
   last_ = std::move(report);
   lastFatal_ = std::move(fatal);
   return last_;
+}
+
+HealResult Engine::heal(std::uint64_t now) {
+  HealResult result;
+  if (!loaded_.config.healing.enabled) return result;
+  try {
+    table_.ensureMounted();
+    checkGlobalStatus(result);
+    PlanOptions options;
+    options.allowRemovals = false;  // removing is the config's business, not a repair
+    for (auto it = fights_.begin(); it != fights_.end();) {
+      auto& [name, fight] = *it;
+      std::erase_if(fight.repairs, [&](auto t) { return t + kFightWindow < now; });
+      if (fight.holdUntil > now) options.hold.insert(name);
+      else fight.holdUntil = 0;
+      it = fight.holdUntil == 0 && fight.repairs.empty() ? fights_.erase(it) : std::next(it);
+    }
+    Plan repair = plan(desired_.handlers, table_.list().entries, ownership_.entries(), options);
+    plan_.conflicts = repair.conflicts;
+    if (repair.empty()) {
+      lastHealError_.clear();
+      return result;
+    }
+    ApplyResult applied = apply(repair, table_, ownership_);
+    ownership_.save();
+    result.writes += applied.writes;
+    result.repairs.insert(result.repairs.end(), applied.changes.begin(), applied.changes.end());
+    for (const auto& action : repair.actions) failures_.erase(action.entry.name);
+    for (const auto& [name, why] : applied.failures) {
+      failures_[name] = why;
+      result.problems.push_back(why);
+    }
+    recordRepairs(repair, applied, now, result);
+    lastHealError_.clear();
+  } catch (const Error& e) {
+    // Not mounted and not mountable, unreadable: say it once, try again next time.
+    if (e.what() != lastHealError_) result.problems.push_back(e.what());
+    lastHealError_ = e.what();
+  }
+  if (!result.empty()) {
+    last_.time = nowRealtimeUsec();
+    last_.writes = result.writes;
+    last_.changes = result.repairs;
+  }
+  return result;
+}
+
+void Engine::checkGlobalStatus(HealResult& result) {
+  if (table_.globalEnabled()) {
+    globalDisabledReported_ = false;
+    return;
+  }
+  if (loaded_.config.healing.enableGlobal) {
+    table_.setGlobalEnabled(true);
+    ++result.writes;
+    result.repairs.push_back("binfmt_misc: enabled again (someone disabled it as a whole; "
+                             "\"globalStatus\": \"enable\")");
+  } else if (!globalDisabledReported_) {
+    globalDisabledReported_ = true;
+    result.problems.push_back(
+        "binfmt_misc is disabled as a whole (someone wrote 0 to its status file): no handler "
+        "runs until it is enabled again with 'echo 1 > status' in the binfmt_misc directory, "
+        "or set \"healing\": {\"globalStatus\": \"enable\"} to have binfmtd do it");
+  }
+}
+
+void Engine::recordRepairs(const Plan& done, const ApplyResult& applied, std::uint64_t now,
+                           HealResult& result) {
+  for (const auto& action : done.actions) {
+    if (action.kind == ActionKind::Adopt || action.kind == ActionKind::Forget) continue;
+    const std::string& name = action.entry.name;
+    if (applied.failures.count(name) != 0) continue;
+    Fight& fight = fights_[name];
+    fight.repairs.push_back(now);
+    if (fight.repairs.size() < kRepairsBeforeHold) continue;
+    const std::uint64_t hold = std::min(kFirstHold << std::min(fight.rounds, 16u), kMaxHold);
+    ++fight.rounds;
+    fight.holdUntil = now + hold;
+    fight.message = "'" + name + "': " + undoneHow(action) + " by another program; binfmtd " +
+                    "repaired it " + std::to_string(fight.repairs.size()) +
+                    " times within a minute and leaves it alone for " +
+                    std::to_string(hold / kSecond) + " s (a reload or a config change retries "
+                    "at once)";
+    result.problems.push_back(fight.message);
+  }
+}
+
+std::uint64_t Engine::nextHoldEnd() const {
+  std::uint64_t next = 0;
+  for (const auto& [name, fight] : fights_)
+    if (fight.holdUntil != 0 && (next == 0 || fight.holdUntil < next)) next = fight.holdUntil;
+  return next;
+}
+
+std::vector<PlannedStep> Engine::preview() const {
+  std::vector<PlannedStep> steps;
+  auto lastGood = lastGood_;  // a dry run must not change what counts as last good
+  const config::LoadResult loaded = config::load(paths_, &lastGood);
+  const DesiredSet desired = desiredHandlers(loaded.config, host_);
+  kernel::Table actual;
+  if (table_.isMounted()) actual = table_.list();
+  const Plan p = plan(desired.handlers, actual.entries, ownership_.entries(),
+                      planOptions(loaded, desired));
+  for (const auto& a : p.actions)
+    if (a.kind != ActionKind::Forget) steps.push_back({stepName(a.kind), a.entry.name, a.reason});
+  for (const auto& c : p.conflicts) steps.push_back({"conflict", c.name, c.message});
+  for (const auto& sh : p.shadows) steps.push_back({"shadowed", sh.name, sh.message});
+  for (const auto& pr : desired.problems) steps.push_back({"error", pr.handler, pr.message});
+  for (const auto& d : loaded.errors) steps.push_back({"error", "", d.toString()});
+  return steps;
 }
 
 Engine::Targets Engine::resolveNames(const std::vector<std::string>& names, bool enabling) const {
@@ -208,7 +362,22 @@ Status Engine::status() const {
   for (const auto& d : desired_.handlers) {
     markWanted(d.entry.name, d.architecture, d.entry, d.source);
     HandlerStatus& h = byName[d.entry.name];
-    if (h.inKernel && h.owned && !h.entry.sameDefinition(d.entry)) h.state = "missing";
+    h.priority = d.priority;
+    if (h.inKernel && h.owned && !h.entry.sameDefinition(d.entry)) {
+      h.state = "missing";
+    } else if (h.inKernel && !d.standbyFor.empty() && !h.entry.enabled) {
+      h.state = "standby";
+      h.lastError = "standing by for '" + d.standbyFor + "', which has a higher priority";
+    }
+  }
+  const MatchOrder matchOrder(actual.entries, ownership_.entries());
+  for (auto& [name, h] : byName) {
+    if (!h.inKernel || !h.owned || !h.entry.enabled) continue;
+    if (const auto* by = matchOrder.shadowing(h.entry)) {
+      h.state = "shadowed";
+      h.shadowedBy = by->name;
+      h.lastError = shadowMessage(name, *by);
+    }
   }
   for (const auto& p : desired_.problems) {
     if (p.handler.empty()) continue;
@@ -221,6 +390,13 @@ Status Engine::status() const {
     HandlerStatus& h = byName[c.name];
     h.state = "conflict";
     h.lastError = c.message;
+  }
+  for (const auto& [name, fight] : fights_) {
+    if (fight.holdUntil == 0) continue;
+    HandlerStatus& h = byName[name];
+    if (h.entry.name.empty()) h.entry.name = name;
+    h.state = "conflict";
+    h.lastError = fight.message;
   }
   for (const auto& [name, why] : failures_) {
     HandlerStatus& h = byName[name];

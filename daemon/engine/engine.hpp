@@ -25,13 +25,32 @@ struct ReconcileReport {
   std::vector<std::string> errors;  // one sentence each
 };
 
+/// What a repair pass (heal) did: empty when the kernel was as it should be.
+struct HealResult {
+  unsigned writes = 0;
+  std::vector<std::string> repairs;   // change lines, as in ReconcileReport
+  std::vector<std::string> problems;  // found by this pass and not reported before
+  bool empty() const { return writes == 0 && repairs.empty() && problems.empty(); }
+};
+
+/// One line of a dry run: what a reconcile would do now, and why.
+struct PlannedStep {
+  std::string action;  // register, replace, enable, disable, reorder, remove, adopt,
+                       // conflict, shadowed, error
+  std::string name;
+  std::string reason;
+};
+
 struct HandlerStatus {
   kernel::Entry entry;     // the kernel's view when present, else the configured one
   std::string architecture;
   bool inKernel = false;
   bool owned = false;
-  std::string state;       // registered | disabled | missing | conflict | error
-  std::string lastError;
+  /// registered | disabled | standby | shadowed | inactive | missing | conflict | error
+  std::string state;
+  std::string lastError;   // why it is not simply registered; "" when it is
+  std::string shadowedBy;  // the newer foreign entry the kernel tries first, if any
+  int priority = 0;
   std::string source;      // "file:line:col" of the config item; "" when foreign
 };
 
@@ -63,8 +82,25 @@ class Engine {
          Host host);
 
   /// Loads the config and brings the kernel in line with it. Never throws: failures are
-  /// in the report (and in the handlers' LastError).
+  /// in the report (and in the handlers' LastError). Ends every back-off: the user or
+  /// the config acted, so binfmtd tries again.
   const ReconcileReport& reconcile();
+
+  /// Repairs what others did to binfmtd's entries since the last pass, against the
+  /// config already loaded: entries removed, changed or disabled, the table flushed, a
+  /// preferred entry shadowed; the global status is re-enabled only if the config says
+  /// so. An entry that is undone again and again is left alone for a growing while
+  /// (back-off) and reported as a conflict. `now` is CLOCK_MONOTONIC in microseconds.
+  /// Does nothing when healing is off in the config. Never throws.
+  HealResult heal(std::uint64_t now);
+
+  /// When the earliest back-off ends (CLOCK_MONOTONIC, microseconds), 0 if none: the
+  /// daemon checks again then.
+  std::uint64_t nextHoldEnd() const;
+
+  /// A dry run: what reconcile() would do with the config on disk now. Writes nothing
+  /// and mounts nothing.
+  std::vector<PlannedStep> preview() const;
 
   /// Enables or disables architectures (any alias) or configured handlers, persisted in
   /// the binfmtctl drop-in (runtime: under /run), then reconciles. Every name is checked
@@ -80,6 +116,7 @@ class Engine {
   const ReconcileReport& lastReport() const { return last_; }
   const config::LoadResult& lastConfig() const { return loaded_; }
   const config::Paths& paths() const { return paths_; }
+  const config::Healing& healing() const { return loaded_.config.healing; }
 
  private:
   struct Targets {
@@ -89,6 +126,17 @@ class Engine {
   Targets resolveNames(const std::vector<std::string>& names, bool enabling) const;
   std::vector<std::string> change(const std::vector<std::string>& names, bool enabled,
                                   bool runtime);
+  void checkGlobalStatus(HealResult& result);
+  void recordRepairs(const Plan& done, const ApplyResult& applied, std::uint64_t now,
+                     HealResult& result);
+
+  /// An entry others keep undoing: when binfmtd repaired it, and how long it waits now.
+  struct Fight {
+    std::vector<std::uint64_t> repairs;  // monotonic times within the last window
+    unsigned rounds = 0;                 // back-offs so far; each one doubles the wait
+    std::uint64_t holdUntil = 0;
+    std::string message;
+  };
 
   kernel::KernelTable& table_;
   config::Paths paths_;
@@ -102,6 +150,9 @@ class Engine {
   ReconcileReport last_;
   std::string lastFatal_;  // why the last reconcile failed as a whole, if it did
   Errc lastFatalCode_ = Errc::NotMounted;
+  std::map<std::string, Fight> fights_;
+  std::string lastHealError_;      // reported once, until it changes
+  bool globalDisabledReported_ = false;
 };
 
 }  // namespace binfmtd::engine

@@ -1,5 +1,6 @@
 // plan(desired, actual, owned) -> actions: the whole reconcile policy as a pure function,
 // so every case is a unit test. apply() carries a plan out against a kernel table.
+// "actual" is in the kernel's match order (newest first), which decides shadowing.
 #pragma once
 
 #include <map>
@@ -14,9 +15,11 @@
 namespace binfmtd::engine {
 
 enum class ActionKind {
-  Register,  // not in the kernel: write it
+  Register,  // not in the kernel: write it (then 0 if it stands by)
   Replace,   // in the kernel with another definition: remove, then register
   Enable,    // ours and as configured, but disabled: write 1
+  Disable,   // ours, standing by for a higher priority handler, but enabled: write 0
+  Reorder,   // ours, shadowed by a newer foreign entry but preferred: remove, register again
   Remove,    // ours and no longer wanted: write -1
   Adopt,     // a foreign entry identical to the wanted one: take ownership, no write
   Forget,    // recorded as ours but gone or changed by someone else: drop the record
@@ -35,9 +38,23 @@ struct Conflict {
   std::string message;
 };
 
+/// An entry of ours that a newer foreign entry matching the same binaries hides: the
+/// kernel tries the foreign one first. Reported, not fought (priority <= 0).
+struct Shadow {
+  std::string name;
+  std::string by;           // the foreign entry's name
+  std::string message;
+};
+
+/// The sentence for a Shadow: what happens and what to do about it.
+std::string shadowMessage(const std::string& name, const kernel::Entry& by);
+
 struct Plan {
-  std::vector<Action> actions;  // removals first, then the rest in name order
+  /// Removals first, then the rest by priority (lowest first, so that the preferred
+  /// handler is registered last and tried first) and name.
+  std::vector<Action> actions;
   std::vector<Conflict> conflicts;
+  std::vector<Shadow> shadows;
   bool empty() const { return actions.empty(); }
 };
 
@@ -47,6 +64,25 @@ struct PlanOptions {
   bool allowRemovals = true;
   /// Names that must not be removed (items whose config is currently invalid).
   std::set<std::string> keep;
+  /// Names not to repair for now: another program keeps undoing them (back-off).
+  std::set<std::string> hold;
+};
+
+/// The kernel's match order (newest first), prepared to answer "which entry of another
+/// program does the kernel try before this one" in time proportional to the number of
+/// foreign entries, so that planning stays linear in the number of handlers.
+class MatchOrder {
+ public:
+  MatchOrder(const std::vector<kernel::Entry>& actual,
+             const std::map<std::string, kernel::Entry>& owned);
+
+  /// The foreign, enabled entry registered after `entry` that matches every binary
+  /// `entry` matches (the one the kernel uses instead), or nullptr.
+  const kernel::Entry* shadowing(const kernel::Entry& entry) const;
+
+ private:
+  std::map<std::string, std::size_t> position_;  // name -> index, 0 = newest
+  std::vector<std::pair<std::size_t, const kernel::Entry*>> foreign_;
 };
 
 Plan plan(const std::vector<DesiredHandler>& desired, const std::vector<kernel::Entry>& actual,

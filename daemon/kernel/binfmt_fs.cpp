@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -229,10 +230,32 @@ Table BinfmtFs::list() const {
       table.unreadable.push_back(name + ": " + reason);
     }
   }
-  std::sort(table.entries.begin(), table.entries.end(),
-            [](const Entry& a, const Entry& b) { return a.name < b.name; });
   std::sort(table.unreadable.begin(), table.unreadable.end());
   return table;
+}
+
+void BinfmtFs::setGlobalEnabled(bool enabled) {
+  const fs::path file = dir_ / "status";
+  WriteResult r = writeOnce(file, enabled ? "1" : "0");
+  if (r.err == 0) return;
+  throwCommon(r, file,
+              std::string("Failed to ") + (enabled ? "enable" : "disable") + " binfmt_misc: ");
+}
+
+void BinfmtFs::check(const Entry& entry) const {
+  const std::string prefix = "Failed to register " + quoted(entry.name) + ": ";
+  if (auto reason = validate(entry)) throw Error(Errc::InvalidEntry, prefix + *reason);
+  if (entry.flags.find('F') == std::string::npos) return;
+  // The kernel opens an F interpreter at registration; find out now what it would say.
+  struct stat st {};
+  if (::stat(entry.interpreter.c_str(), &st) != 0)
+    throw Error(Errc::EmulatorNotFound, prefix + "interpreter " + quoted(entry.interpreter) +
+                                            " does not exist (the F flag opens it at "
+                                            "registration): " + errnoText(errno));
+  if (!S_ISREG(st.st_mode) || ::access(entry.interpreter.c_str(), X_OK) != 0)
+    throw Error(Errc::KernelRejected, prefix + "interpreter " + quoted(entry.interpreter) +
+                                          " is not an executable regular file (the F flag "
+                                          "opens it at registration)");
 }
 
 void BinfmtFs::add(const Entry& entry) {

@@ -14,6 +14,8 @@ namespace binfmtd::kernel {
 /// What the kernel table looks like when read: parsed entries, plus names whose
 /// file could not be parsed (reported, never touched).
 struct Table {
+  /// In the kernel's match order: the most recently registered entry first (readdir of
+  /// binfmt_misc lists them so, and the kernel tries them so).
   std::vector<Entry> entries;
   std::vector<std::string> unreadable;  // "name: reason"
 };
@@ -26,7 +28,12 @@ class KernelTable {
   virtual bool isMounted() const = 0;
   virtual void ensureMounted() = 0;
   virtual bool globalEnabled() const = 0;
+  virtual void setGlobalEnabled(bool enabled) = 0;        // 1 / 0 to `status`, never -1
   virtual Table list() const = 0;
+  /// Throws the Error add() would throw for reasons known before writing (kernel rules,
+  /// an F-flag interpreter that cannot be opened), so that a replacement is checked
+  /// before the entry it replaces is removed.
+  virtual void check(const Entry& entry) const = 0;
   virtual void add(const Entry& entry) = 0;               // write to `register`
   virtual void setEnabled(const std::string& name, bool enabled) = 0;  // 1 / 0
   virtual void remove(const std::string& name) = 0;        // -1 to the entry
@@ -52,8 +59,10 @@ class BinfmtFs final : public KernelTable {
 
   /// Global state from `status` (true = enabled).
   bool globalEnabled() const override;
+  void setGlobalEnabled(bool enabled) override;
 
   Table list() const override;
+  void check(const Entry& entry) const override;
   void add(const Entry& entry) override;
   void setEnabled(const std::string& name, bool enabled) override;
   void remove(const std::string& name) override;

@@ -129,6 +129,43 @@ bool Entry::sameDefinition(const Entry& other) const {
   return offset == other.offset && magic == other.magic && mask == other.mask;
 }
 
+namespace {
+
+unsigned char maskAt(const Entry& e, std::size_t i) {
+  return e.mask.empty() ? 0xff : static_cast<unsigned char>(e.mask[i]);
+}
+
+}  // namespace
+
+std::string matchKey(const Entry& entry) {
+  if (entry.type == MatchType::Extension) return "E:" + entry.extension;
+  std::string masked(entry.magic.size(), '\0');
+  std::string mask(entry.magic.size(), '\0');
+  for (std::size_t i = 0; i < entry.magic.size(); ++i) {
+    mask[i] = static_cast<char>(maskAt(entry, i));
+    masked[i] = static_cast<char>(static_cast<unsigned char>(entry.magic[i]) & maskAt(entry, i));
+  }
+  return "M:" + std::to_string(entry.offset) + ":" + toHex(masked) + ":" + toHex(mask);
+}
+
+bool covers(const Entry& wider, const Entry& narrower) {
+  if (wider.type != narrower.type) return false;
+  if (wider.type == MatchType::Extension) return wider.extension == narrower.extension;
+  // Every byte `wider` checks must lie inside `narrower`'s magic, check only bits that
+  // `narrower` checks too, and expect the same values there.
+  const std::size_t begin = wider.offset, end = wider.offset + wider.magic.size();
+  if (begin < narrower.offset || end > narrower.offset + narrower.magic.size()) return false;
+  for (std::size_t p = begin; p < end; ++p) {
+    const std::size_t w = p - begin, n = p - narrower.offset;
+    const unsigned char wm = maskAt(wider, w), nm = maskAt(narrower, n);
+    if ((wm & ~nm) != 0) return false;
+    if (((static_cast<unsigned char>(wider.magic[w]) ^ static_cast<unsigned char>(narrower.magic[n])) &
+         wm) != 0)
+      return false;
+  }
+  return true;
+}
+
 std::optional<std::string> canonicalFlags(std::string_view flags) {
   bool seen[4] = {false, false, false, false};
   for (char c : flags) {

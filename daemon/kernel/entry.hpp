@@ -33,6 +33,14 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
+/// A key equal for entries that match exactly the same binaries: the extension, or the
+/// offset with the masked magic and the mask (an empty mask meaning all bits).
+std::string matchKey(const Entry& entry);
+
+/// True when every file `narrower` matches is also matched by `wider`: were `wider` tried
+/// first, `narrower` would never be used. Entries of different types never cover each other.
+bool covers(const Entry& wider, const Entry& narrower);
+
 /// Canonical flag string: letters sorted in the kernel's order P O C F, duplicates dropped,
 /// O added when C is present (the kernel does the same). Returns nullopt on a letter the
 /// kernel does not accept.

@@ -27,6 +27,8 @@ std::vector<std::string> changedProperties(const engine::HandlerStatus& a,
   check(a.owned != b.owned, "Ownership");
   check(a.state != b.state, "State");
   check(a.lastError != b.lastError, "LastError");
+  check(a.priority != b.priority, "Priority");
+  check(a.shadowedBy != b.shadowedBy, "ShadowedBy");
   check(a.source != b.source, "SourceFile");
   return names;
 }
@@ -65,6 +67,8 @@ bool HandlerObject::Enabled() { return status_.inKernel && status_.entry.enabled
 std::string HandlerObject::Ownership() { return status_.owned ? "owned" : "foreign"; }
 std::string HandlerObject::State() { return status_.state; }
 std::string HandlerObject::LastError() { return status_.lastError; }
+int32_t HandlerObject::Priority() { return status_.priority; }
+std::string HandlerObject::ShadowedBy() { return status_.shadowedBy; }
 std::string HandlerObject::SourceFile() { return status_.source; }
 
 }  // namespace binfmtd::service

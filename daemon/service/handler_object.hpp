@@ -36,6 +36,8 @@ class HandlerObject final
   std::string Ownership() override;
   std::string State() override;
   std::string LastError() override;
+  int32_t Priority() override;
+  std::string ShadowedBy() override;
   std::string SourceFile() override;
 
   engine::HandlerStatus status_;

@@ -43,6 +43,11 @@ ManagerObject::~ManagerObject() {
 
 void ManagerObject::refresh() { publish(engine_.status()); }
 
+void ManagerObject::repaired(const engine::HealResult& result) {
+  emitRepaired(result.repairs, result.problems);
+  refresh();
+}
+
 void ManagerObject::publish(const engine::Status& status) {
   // Handler objects: drop the vanished, update the known, add the new.
   for (auto it = handlers_.begin(); it != handlers_.end();) {
@@ -160,6 +165,16 @@ std::vector<std::string> ManagerObject::Reload() {
   auto changes = engine_.reconcile().changes;
   refresh();
   return changes;
+}
+
+std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject::Plan() {
+  std::vector<sdbus::Struct<std::string, std::string, std::string>> out;
+  try {
+    for (auto& step : engine_.preview()) out.emplace_back(step.action, step.name, step.reason);
+  } catch (const Error& e) {
+    rethrowAsDbus(e);  // binfmt_misc unreadable
+  }
+  return out;
 }
 
 std::string ManagerObject::Version() { return BINFMTD_VERSION; }

@@ -29,6 +29,10 @@ class ManagerObject final
   /// Re-reads the engine's view, updates the handler objects and emits PropertiesChanged.
   void refresh();
 
+  /// Announces a repair pass that did or found something (the Repaired signal), then
+  /// refreshes.
+  void repaired(const engine::HealResult& result);
+
  private:
   std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
                             sdbus::ObjectPath>>
@@ -41,6 +45,7 @@ class ManagerObject final
   std::vector<std::string> Disable(const std::vector<std::string>& names,
                                    const std::map<std::string, sdbus::Variant>& options) override;
   std::vector<std::string> Reload() override;
+  std::vector<sdbus::Struct<std::string, std::string, std::string>> Plan() override;
 
   std::string Version() override;
   std::string BinfmtMiscPath() override;

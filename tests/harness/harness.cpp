@@ -29,16 +29,18 @@ bool inCi() {
   return ci != nullptr && *ci != '\0' && std::string(ci) != "false";
 }
 
-void registerEntry(const std::string& line) {
-  const std::string file = (Daemon::binfmtDir() / "register").string();
+void writeKernelFile(const std::string& name, const std::string& text) {
+  const std::string file = (Daemon::binfmtDir() / name).string();
   int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     int e = errno;
     if (fd >= 0) close(fd);
-    throw std::runtime_error("registering '" + line + "' failed: " + std::strerror(e));
+    throw std::runtime_error("writing '" + text + "' to " + file + " failed: " + std::strerror(e));
   }
   close(fd);
 }
+
+void registerEntry(const std::string& line) { writeKernelFile("register", line); }
 
 bool waitFor(const std::function<bool()>& check, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;

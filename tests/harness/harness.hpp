@@ -56,6 +56,10 @@ Result run(const std::vector<std::string>& argv, const RunOptions& options = {})
 /// kernel requires); throws on failure.
 void registerEntry(const std::string& line);
 
+/// Writes `text` ("1", "0", "-1") to a file of the private instance (an entry, `status`)
+/// in one write(2), as another program would; throws on failure.
+void writeKernelFile(const std::string& name, const std::string& text);
+
 /// Calls `check` every 20 ms until it returns true or `limit` passes.
 bool waitFor(const std::function<bool()>& check,
              std::chrono::milliseconds limit = std::chrono::seconds(10));

@@ -203,6 +203,13 @@ TEST_CASE("globalEnabled follows the status file", "[kernel]") {
   CHECK_FALSE(bfs.globalEnabled());
   writeText(bfs.dir() / "status", "1");
   CHECK(bfs.globalEnabled());
+
+  bfs.add(magicEntry("kept", "KEPT"));
+  bfs.setGlobalEnabled(false);
+  CHECK(readText(bfs.dir() / "status") == "disabled\n");
+  bfs.setGlobalEnabled(true);
+  CHECK(bfs.globalEnabled());
+  CHECK(find(bfs.list(), "kept"));  // 0 and 1 only: never the -1 that flushes
 }
 
 TEST_CASE("add, list and read back magic and extension entries", "[kernel]") {
@@ -233,15 +240,16 @@ TEST_CASE("add, list and read back magic and extension entries", "[kernel]") {
   Table t = bfs.list();
   CHECK(t.unreadable.empty());
   REQUIRE(t.entries.size() == 3);  // register and status are not entries
-  CHECK(t.entries[0].name == "aa-plain");
-  CHECK(t.entries[1].name == "mm-ext");
+  // The kernel's match order, newest first (the engine relies on it to find shadowing).
+  CHECK(t.entries[0].name == "mm-ext");
+  CHECK(t.entries[1].name == "aa-plain");
   CHECK(t.entries[2].name == "zz-magic");
-  CHECK(t.entries[0].sameDefinition(plain));
-  CHECK(t.entries[1].sameDefinition(x));
+  CHECK(t.entries[1].sameDefinition(plain));
+  CHECK(t.entries[0].sameDefinition(x));
   CHECK(t.entries[2].sameDefinition(m));
   CHECK(t.entries[2].flags == "OC");
   CHECK(t.entries[2].magic == "\377A");  // the kernel keeps the magic unmasked
-  CHECK(t.entries[1].type == MatchType::Extension);
+  CHECK(t.entries[0].type == MatchType::Extension);
   for (const Entry& e : t.entries) CHECK(e.enabled);
 }
 
@@ -275,6 +283,55 @@ TEST_CASE("setEnabled and remove", "[kernel]") {
   REQUIRE(err);
   CHECK(err->code == Errc::NoSuchHandler);
   CHECK(err->message == "Failed to enable 'toggle': no such entry in " + bfs.dir().string());
+}
+
+TEST_CASE("list follows registration order, newest first, also after re-registering",
+          "[kernel]") {
+  BinfmtFs bfs = cleanInstance();
+  for (const char* name : {"b", "a", "d", "c"}) bfs.add(magicEntry(name, name));
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : bfs.list().entries) out.push_back(e.name);
+    return out;
+  };
+  CHECK(names() == std::vector<std::string>{"c", "d", "a", "b"});
+  // A failed lookup of a name before registering it must not change its place.
+  CHECK(caught([&] { bfs.remove("z"); }));
+  bfs.remove("a");
+  bfs.add(magicEntry("z", "z"));
+  bfs.add(magicEntry("a", "a"));
+  CHECK(names() == std::vector<std::string>{"a", "z", "c", "d", "b"});
+}
+
+TEST_CASE("check() refuses before writing what add() would refuse", "[kernel]") {
+  BinfmtFs bfs = cleanInstance();
+  Entry missing = magicEntry("missing-interp", "MI");
+  missing.interpreter = "/nonexistent/qemu";
+  missing.flags = "F";
+  auto err = caught([&] { bfs.check(missing); });
+  REQUIRE(err);
+  CHECK(err->code == Errc::EmulatorNotFound);
+  CHECK(err->message.find("'/nonexistent/qemu' does not exist") != std::string::npos);
+  TempDir tmp;
+  const fs::path plain = tmp.path / "not-executable";
+  writeText(plain, "data");
+  fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
+  missing.interpreter = plain.string();
+  err = caught([&] { bfs.check(missing); });
+  REQUIRE(err);
+  CHECK(err->code == Errc::KernelRejected);
+  missing.flags = "";  // without F the kernel does not look at the interpreter
+  missing.interpreter = "/nonexistent/qemu";
+  CHECK_FALSE(caught([&] { bfs.check(missing); }));
+  Entry bad = magicEntry("bad", "B");
+  bad.mask = "XX";
+  err = caught([&] { bfs.check(bad); });
+  REQUIRE(err);
+  CHECK(err->code == Errc::InvalidEntry);
+  Entry good = magicEntry("good", "G");
+  good.flags = "F";
+  CHECK_FALSE(caught([&] { bfs.check(good); }));
+  CHECK(bfs.list().entries.empty());  // check() never writes
 }
 
 TEST_CASE("control files and odd names are never written as entries", "[kernel]") {

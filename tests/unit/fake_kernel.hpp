@@ -17,26 +17,36 @@ class Kernel final : public binfmtd::kernel::KernelTable {
   bool mounted = true;
   bool global = true;
   unsigned writes = 0;
-  std::vector<binfmtd::kernel::Entry> entries;  // registration order
-  std::string failInterpreter;  // make add() of entries with this interpreter fail
+  std::vector<binfmtd::kernel::Entry> entries;  // registration order, oldest first
+  std::string failInterpreter;  // make check() and add() of entries with this interpreter fail
+  std::string failAdd;          // make only add() fail for it: a refusal check() cannot foresee
 
   bool isMounted() const override { return mounted; }
   void ensureMounted() override {
     if (!mounted) throw binfmtd::Error(binfmtd::Errc::NotMounted, "binfmt_misc is not mounted");
   }
   bool globalEnabled() const override { return global; }
+  void setGlobalEnabled(bool enabled) override {
+    ++writes;
+    global = enabled;
+  }
   binfmtd::kernel::Table list() const override {
     binfmtd::kernel::Table t;
-    t.entries = entries;
-    std::sort(t.entries.begin(), t.entries.end(),
-              [](const auto& a, const auto& b) { return a.name < b.name; });
+    t.entries.assign(entries.rbegin(), entries.rend());  // newest first, as the kernel lists
     return t;
+  }
+  void check(const binfmtd::kernel::Entry& e) const override {
+    if (auto why = binfmtd::kernel::validate(e))
+      throw binfmtd::Error(binfmtd::Errc::InvalidEntry, "'" + e.name + "': " + *why);
+    if (!failInterpreter.empty() && e.interpreter == failInterpreter)
+      throw binfmtd::Error(binfmtd::Errc::KernelRejected, "Failed to register '" + e.name + "'");
   }
   void add(const binfmtd::kernel::Entry& e) override {
     ++writes;
     if (find(e.name) != entries.end())
       throw binfmtd::Error(binfmtd::Errc::KernelRejected, "'" + e.name + "' exists");
-    if (!failInterpreter.empty() && e.interpreter == failInterpreter)
+    check(e);
+    if (!failAdd.empty() && e.interpreter == failAdd)
       throw binfmtd::Error(binfmtd::Errc::KernelRejected, "Failed to register '" + e.name + "'");
     auto copy = e;
     copy.enabled = true;

@@ -5,13 +5,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-#include "common/files.hpp"
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/files.hpp"
 #include "config/config.hpp"
 #include "config/json_locator.hpp"
 #include "error.hpp"
@@ -197,6 +196,33 @@ TEST_CASE("locate is safe on truncated and malformed text", "[locator]") {
   CHECK(locateOffset(deep, "/b") == deep.find('7'));
 }
 
+TEST_CASE("Locator answers exactly as locate, in any order", "[locator]") {
+  const std::string multiLine = "\xEF\xBB\xBF" R"({
+  "architectures": ["arm64", {"name": "riscv64"}],
+  "handlers": [
+    {"name": "a", "extension": "exe"},
+    {"name": "caf\u00e9", "magic": "\x7fELF"},
+    {"name": "c", "mask":   "\xff"}
+  ]
+})";
+  const std::string oneLine =
+      R"({"handlers":[{"name":"é1","extension":"x"},{"name":"é2","magic":"y"}],"h":[1]})";
+  const char* pointers[] = {"/handlers/2/mask", "", "/handlers/0", "/handlers/1/magic",
+                            "/architectures/1/name", "/architectures", "/handlers/3",
+                            "/handlers/0/name", "/h/0", "/handlers/1", "/nope/0", "/handlers/x"};
+  for (const std::string& text : {multiLine, oneLine}) {
+    Locator locator(text);
+    for (int pass = 0; pass < 2; ++pass) {  // the second pass asks backwards
+      for (int i = 0; i < 12; ++i) {
+        const char* p = pointers[pass == 0 ? i : 11 - i];
+        INFO(text << " " << p);
+        CHECK(locator.locate(p) == locate(text, p));
+        CHECK(locator.locate(p, PointerTarget::Key) == locate(text, p, PointerTarget::Key));
+      }
+    }
+  }
+}
+
 TEST_CASE("tokenStart finds where a token begins", "[locator]") {
   const std::string text = R"({"abc\"": tru, "x": 12.5})";
   CHECK(tokenStart(text, text.find("c\\")) == 1);  // inside a string with an escape
@@ -283,6 +309,15 @@ TEST_CASE("the top level must be an object", "[syntax]") {
   requireAt(d, "f.json", 2, 3);
   CHECK(d.message.find("top level must be an object, not an array") != std::string::npos);
   CHECK_FALSE(fragment.syntaxOk);
+}
+
+TEST_CASE("a number beyond a double's range is a syntax error, not a crash", "[syntax]") {
+  std::vector<Diagnostic> errors;
+  const Fragment f = parseFile("{\"healing\": {\"interval\": 1e400}}", "f.json", errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].toString() == "f.json: syntax error: number overflow parsing '1e400'");
+  CHECK_FALSE(f.syntaxOk);
+  CHECK(f.healingFields.empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +537,284 @@ TEST_CASE("flags are canonicalized", "[validate]") {
       parseFile(R"({"architectures": [{"name": "arm64", "flags": "FCP"}]})", "f.json", errors);
   REQUIRE(errors.empty());
   CHECK(f.architectures.at(0).first.flags == "POCF");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priorities, foreign entries and healing
+
+TEST_CASE("priority and foreign parse, with per-kind defaults", "[validate]") {
+  std::vector<Diagnostic> errors;
+  const Fragment f = parseFile(R"({
+  "architectures": [
+    "arm64",
+    {"name": "riscv64", "priority": -1000, "foreign": "keep"},
+    {"name": "s390x", "priority": 1000},
+    {"name": "mips", "foreign": "adopt", "priority": 0}
+  ],
+  "handlers": [
+    {"name": "fex", "priority": 20, "foreign": "adopt"},
+    {"name": "box64", "priority": -3, "foreign": "keep"},
+    {"name": "wine", "extension": "exe", "interpreter": "/usr/bin/wine"}
+  ]
+})",
+                               "f.json", errors);
+  INFO(dump(errors));
+  REQUIRE(errors.empty());
+  REQUIRE(f.architectures.size() == 4);
+  // A plain name sets only "enabled", so it never resets a priority set elsewhere.
+  const auto& [arm64, arm64Fields] = f.architectures[0];
+  CHECK(arm64.priority == 0);
+  CHECK(arm64.foreign == ForeignPolicy::Adopt);
+  CHECK(arm64Fields == std::vector<std::string>{"enabled"});
+  CHECK(f.architectures[1].first.priority == -1000);
+  CHECK(f.architectures[1].first.foreign == ForeignPolicy::Keep);
+  CHECK(f.architectures[1].second == std::vector<std::string>{"priority", "foreign"});
+  CHECK(f.architectures[2].first.priority == 1000);
+  CHECK(f.architectures[2].first.foreign == ForeignPolicy::Adopt);  // the default
+  CHECK(f.architectures[2].second == std::vector<std::string>{"priority"});
+  CHECK(f.architectures[3].first.priority == 0);
+  CHECK(f.architectures[3].first.foreign == ForeignPolicy::Adopt);
+  CHECK(f.architectures[3].second == std::vector<std::string>{"priority", "foreign"});
+
+  REQUIRE(f.handlers.size() == 3);
+  CHECK(f.handlers[0].first.priority == 20);
+  CHECK(f.handlers[0].first.foreign == ForeignPolicy::Adopt);
+  CHECK(f.handlers[0].second == std::vector<std::string>{"priority", "foreign"});
+  CHECK(f.handlers[1].first.priority == -3);
+  CHECK(f.handlers[1].first.foreign == ForeignPolicy::Keep);
+  CHECK(f.handlers[2].first.priority == 0);
+  CHECK(f.handlers[2].first.foreign == ForeignPolicy::Keep);  // the default for handlers
+  CHECK(f.handlers[2].second == std::vector<std::string>{"interpreter", "extension"});
+}
+
+TEST_CASE("bad priorities and foreign policies drop the item, with file:line:col", "[validate]") {
+  SECTION("a fraction") {
+    Fragment f;
+    const auto d =
+        singleError("{\"architectures\": [\n  {\"name\": \"arm64\", \"priority\": 1.5}]}", &f);
+    requireAt(d, "f.json", 2, 33);
+    CHECK(d.message ==
+          "architecture 'arm64': 'priority' must be an integer from -1000 to 1000, not 1.5, "
+          "ignoring");
+    CHECK(f.architectures.empty());
+  }
+  SECTION("a whole number written as a fraction") {
+    const auto d = singleError(R"({"handlers": [{"name": "h", "priority": 5.0}]})");
+    requireAt(d, "f.json", 1, 41);
+    CHECK(d.message ==
+          "handler 'h': 'priority' must be an integer from -1000 to 1000, not 5.0, ignoring");
+  }
+  SECTION("above the range") {
+    Fragment f;
+    const auto d = singleError(
+        "{\"handlers\": [\n  {\"name\": \"h\", \"extension\": \"x\", \"interpreter\": \"/x\",\n"
+        "   \"priority\": 1001}]}",
+        &f);
+    requireAt(d, "f.json", 3, 16);
+    CHECK(d.message ==
+          "handler 'h': 'priority' must be an integer from -1000 to 1000, not 1001, ignoring");
+    CHECK(f.handlers.empty());
+  }
+  SECTION("below the range") {
+    const auto d = singleError(R"({"architectures": [{"name": "mips", "priority": -1001}]})");
+    requireAt(d, "f.json", 1, 49);
+    CHECK(d.message ==
+          "architecture 'mips': 'priority' must be an integer from -1000 to 1000, not -1001, "
+          "ignoring");
+  }
+  SECTION("far outside 64 bits either way") {
+    for (const std::string value :
+         {"18446744073709551615", "-9223372036854775808", "4294967296", "-4294967296"}) {
+      const auto d = singleError(R"({"handlers": [{"name": "h", "priority": )" + value + "}]}");
+      CHECK(d.message == "handler 'h': 'priority' must be an integer from -1000 to 1000, not " +
+                             value + ", ignoring");
+    }
+  }
+  SECTION("a string") {
+    const auto d = singleError(R"({"handlers": [{"name": "h", "priority": "10"}]})");
+    requireAt(d, "f.json", 1, 41);
+    CHECK(d.message ==
+          "handler 'h': 'priority' must be an integer from -1000 to 1000, not a string, "
+          "ignoring");
+  }
+  SECTION("a foreign policy of another spelling") {
+    Fragment f;
+    const auto d = singleError(
+        "{\"architectures\": [\n  {\"name\": \"riscv64\",\n   \"foreign\": \"Adopt\"}]}", &f);
+    requireAt(d, "f.json", 3, 15);
+    CHECK(d.message ==
+          "architecture 'riscv64': 'foreign' must be 'adopt' or 'keep', not 'Adopt', ignoring");
+    CHECK(f.architectures.empty());
+  }
+  SECTION("a foreign policy that is not a string") {
+    const auto d = singleError(R"({"handlers": [{"name": "h", "foreign": true}]})");
+    requireAt(d, "f.json", 1, 40);
+    CHECK(d.message == "handler 'h': 'foreign' must be 'adopt' or 'keep', not a boolean, ignoring");
+  }
+  SECTION("a misspelt key") {
+    const auto d = singleError(R"({"handlers": [{"name": "h", "priorty": 1}]})");
+    requireAt(d, "f.json", 1, 29);
+    CHECK(d.message == "handler 'h': unknown key 'priorty' (did you mean 'priority'?), ignoring");
+  }
+  SECTION("all problems of the item at once") {
+    std::vector<Diagnostic> errors;
+    const Fragment f = parseFile(
+        R"({"architectures": [{"name": "arm64", "priority": 1e3, "foreign": "own"}, "mips"]})",
+        "f.json", errors);
+    REQUIRE(errors.size() == 2);
+    requireAt(errors[0], "f.json", 1, 50);
+    requireAt(errors[1], "f.json", 1, 66);
+    REQUIRE(f.architectures.size() == 1);
+    CHECK(f.architectures[0].first.name == "mips");
+  }
+}
+
+TEST_CASE("healing parses, and has defaults", "[validate]") {
+  std::vector<Diagnostic> errors;
+  SECTION("absent: the defaults, and no field set") {
+    const Fragment f = parseFile(R"({"architectures": ["arm64"]})", "f.json", errors);
+    CHECK(errors.empty());
+    CHECK(f.healingFields.empty());
+    CHECK(f.healing.enabled);
+    CHECK(f.healing.interval == 1.0);
+    CHECK_FALSE(f.healing.enableGlobal);
+  }
+  SECTION("every key") {
+    const Fragment f =
+        parseFile(R"({"healing": {"globalStatus": "enable", "interval": 0.25, "enabled": false}})",
+                  "f.json", errors);
+    INFO(dump(errors));
+    REQUIRE(errors.empty());
+    CHECK_FALSE(f.healing.enabled);
+    CHECK(f.healing.interval == 0.25);
+    CHECK(f.healing.enableGlobal);
+    CHECK(f.healingFields.size() == 3);
+  }
+  SECTION("an empty object sets nothing") {
+    const Fragment f = parseFile(R"({"healing": {}})", "f.json", errors);
+    CHECK(errors.empty());
+    CHECK(f.healingFields.empty());
+  }
+  SECTION("the interval's bounds, integers and fractions") {
+    for (const auto& [text, seconds] : std::vector<std::pair<std::string, double>>{{"0", 0},
+                                                                                   {"0.0", 0},
+                                                                                   {"0.05", 0.05},
+                                                                                   {"5e-2", 0.05},
+                                                                                   {"3600", 3600},
+                                                                                   {"3600.0", 3600},
+                                                                                   {"7", 7},
+                                                                                   {"2.5", 2.5}}) {
+      errors.clear();
+      const Fragment f = parseFile(R"({"healing": {"interval": )" + text + "}}", "f.json", errors);
+      INFO(text);
+      CHECK(errors.empty());
+      CHECK(f.healing.interval == seconds);
+      CHECK(f.healingFields == std::vector<std::string>{"interval"});
+    }
+  }
+  SECTION("globalStatus report") {
+    const Fragment f = parseFile(R"({"healing": {"globalStatus": "report"}})", "f.json", errors);
+    CHECK(errors.empty());
+    CHECK_FALSE(f.healing.enableGlobal);
+    CHECK(f.healingFields == std::vector<std::string>{"globalStatus"});
+  }
+}
+
+TEST_CASE("a bad healing value is ignored on its own, with file:line:col", "[validate]") {
+  SECTION("not an object") {
+    Fragment f;
+    const auto d = singleError("{\n  \"healing\": [true]\n}", &f);
+    requireAt(d, "f.json", 2, 14);
+    CHECK(d.message == "'healing' must be an object, not an array, ignoring");
+    CHECK(f.syntaxOk);
+    CHECK(f.healingFields.empty());
+  }
+  SECTION("a misspelt top-level key") {
+    const auto d = singleError("{\"heeling\": {}}");
+    requireAt(d, "f.json", 1, 2);
+    CHECK(d.message == "unknown key 'heeling' (did you mean 'healing'?), ignoring");
+  }
+  SECTION("a misspelt key inside; the other keys apply") {
+    Fragment f;
+    const auto d = singleError("{\"healing\": {\n  \"intervall\": 5,\n  \"enabled\": false}}", &f);
+    requireAt(d, "f.json", 2, 3);
+    CHECK(d.message == "healing: unknown key 'intervall' (did you mean 'interval'?), ignoring");
+    CHECK(f.healingFields == std::vector<std::string>{"enabled"});
+    CHECK_FALSE(f.healing.enabled);
+    CHECK(f.healing.interval == 1.0);
+  }
+  SECTION("enabled must be a boolean") {
+    const auto d = singleError(R"({"healing": {"enabled": "no"}})");
+    requireAt(d, "f.json", 1, 25);
+    CHECK(d.message == "healing: 'enabled' must be true or false, not a string, ignoring");
+  }
+  SECTION("interval out of range or not a number") {
+    for (const std::string value : {"0.01", "0.049", "3600.5", "3601", "-1", "-0.5"}) {
+      Fragment f;
+      const auto d = singleError(R"({"healing": {"interval": )" + value + "}}", &f);
+      requireAt(d, "f.json", 1, 26);
+      CHECK(d.message ==
+            "healing: 'interval' must be 0 or a number of seconds from 0.05 to 3600, not " + value +
+                ", ignoring");
+      CHECK(f.healingFields.empty());
+      CHECK(f.healing.interval == 1.0);
+    }
+    const auto d = singleError(R"({"healing": {"interval": "1s"}})");
+    CHECK(d.message ==
+          "healing: 'interval' must be 0 or a number of seconds from 0.05 to 3600, not a "
+          "string, ignoring");
+  }
+  SECTION("globalStatus must be one of its words") {
+    const auto d = singleError("{\"healing\": {\n\t\"globalStatus\": \"enabled\"}}");
+    requireAt(d, "f.json", 2, 18);
+    CHECK(d.message ==
+          "healing: 'globalStatus' must be 'report' or 'enable', not 'enabled', ignoring");
+    const auto e = singleError(R"({"healing": {"globalStatus": true}})");
+    CHECK(e.message ==
+          "healing: 'globalStatus' must be 'report' or 'enable', not a boolean, ignoring");
+  }
+  SECTION("every bad value reported, every good one kept, items unaffected") {
+    std::vector<Diagnostic> errors;
+    const Fragment f = parseFile(R"({
+  "healing": {"enabled": 0, "interval": 2, "globalStatus": "always", "color": 1},
+  "architectures": ["arm64"]
+})",
+                                 "f.json", errors);
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].toString() ==
+          "f.json:2:26: healing: 'enabled' must be true or false, not a number, ignoring");
+    CHECK(errors[1].toString() ==
+          "f.json:2:60: healing: 'globalStatus' must be 'report' or 'enable', not 'always', "
+          "ignoring");
+    CHECK(errors[2].toString() == "f.json:2:70: healing: unknown key 'color', ignoring");
+    CHECK(f.healingFields == std::vector<std::string>{"interval"});
+    CHECK(f.healing.interval == 2.0);
+    CHECK(f.architectures.size() == 1);
+  }
+}
+
+TEST_CASE("the priority example of binfmtd.json(5) is valid", "[validate]") {
+  std::vector<Diagnostic> errors;
+  const Fragment f = parseFile(R"({
+  "architectures": [ "x86_64" ],
+  "handlers": [
+    { "name": "rosetta", "priority": 30 },
+    { "name": "FEX-x86_64", "priority": 20 },
+    { "name": "box64", "priority": 10 }
+  ]
+})",
+                               "f.json", errors);
+  INFO(dump(errors));
+  REQUIRE(errors.empty());
+  REQUIRE(f.handlers.size() == 3);
+  CHECK(f.handlers[0].first.priority == 30);
+  CHECK(f.handlers[1].first.priority == 20);
+  CHECK(f.handlers[2].first.priority == 10);
+  const Fragment g =
+      parseFile(R"({ "healing": { "interval": 0, "globalStatus": "enable" } })", "f.json", errors);
+  REQUIRE(errors.empty());
+  CHECK(g.healing.interval == 0);
+  CHECK(g.healing.enableGlobal);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,6 +1153,110 @@ TEST_CASE("duplicate names within a file merge like later files", "[load]") {
   CHECK(r.config.architectures[0].source.line == 2);
 }
 
+TEST_CASE("priority, foreign and healing merge field-wise across files", "[load]") {
+  TempDir tmp;
+  const Paths p = tmp.paths();
+  writeFile(p.mainFile(), R"({"healing": {"interval": 5, "globalStatus": "enable"}})");
+  writeFile(p.vendorDir / "conf.d/10-emulators.json", R"({
+  "architectures": [{"name": "x86_64", "priority": -5, "foreign": "keep"}, "riscv64"],
+  "handlers": [
+    {"name": "fex", "magic": "\\x7fELF", "interpreter": "/usr/bin/FEXInterpreter",
+     "priority": 20, "foreign": "adopt"},
+    {"name": "box64", "magic": "\\x7fELF", "interpreter": "/usr/bin/box64", "priority": 10}
+  ],
+  "healing": {"enabled": false}
+})");
+  writeFile(p.adminDir / "conf.d/50-local.json", R"({
+  "architectures": ["amd64", {"name": "riscv64", "priority": 7}],
+  "handlers": [{"name": "fex", "enabled": false}, {"name": "box64", "priority": 30}],
+  "healing": {"interval": 0, "globalStatus": "sometimes"}
+})");
+  const LoadResult r = load(p);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].toString() == (p.adminDir / "conf.d/50-local.json").string() +
+                                      ":4:46: healing: 'globalStatus' must be 'report' or "
+                                      "'enable', not 'sometimes', ignoring");
+
+  // "amd64" as a plain name re-enables but keeps the earlier priority and policy.
+  const ArchitectureRequest* x86 = findArch(r.config, "x86_64");
+  REQUIRE(x86);
+  CHECK(x86->enabled);
+  CHECK(x86->priority == -5);
+  CHECK(x86->foreign == ForeignPolicy::Keep);
+  const ArchitectureRequest* riscv = findArch(r.config, "riscv64");
+  REQUIRE(riscv);
+  CHECK(riscv->priority == 7);
+  CHECK(riscv->foreign == ForeignPolicy::Adopt);
+
+  const HandlerSpec* fex = findHandler(r.config, "fex");
+  REQUIRE(fex);
+  CHECK_FALSE(fex->enabled);
+  CHECK(fex->priority == 20);
+  CHECK(fex->foreign == ForeignPolicy::Adopt);
+  const HandlerSpec* box64 = findHandler(r.config, "box64");
+  REQUIRE(box64);
+  CHECK(box64->priority == 30);
+  CHECK(box64->foreign == ForeignPolicy::Keep);
+
+  // Each healing key from the last file that gave it a valid value.
+  CHECK_FALSE(r.config.healing.enabled);  // 10-emulators.json
+  CHECK(r.config.healing.interval == 0);  // 50-local.json
+  CHECK(r.config.healing.enableGlobal);   // binfmtd.json; 50-local.json's is invalid
+}
+
+TEST_CASE("without healing anywhere, the defaults apply", "[load]") {
+  TempDir tmp;
+  const Paths p = tmp.paths();
+  writeFile(p.mainFile(), R"({"architectures": ["arm64"], "healing": {}})");
+  const LoadResult r = load(p);
+  CHECK(r.errors.empty());
+  CHECK(r.config.healing.enabled);
+  CHECK(r.config.healing.interval == 1.0);
+  CHECK_FALSE(r.config.healing.enableGlobal);
+  REQUIRE(findArch(r.config, "aarch64"));
+  CHECK(findArch(r.config, "aarch64")->priority == 0);
+  CHECK(findArch(r.config, "aarch64")->foreign == ForeignPolicy::Adopt);
+}
+
+TEST_CASE("the last good version of a file keeps its healing and priorities", "[load]") {
+  TempDir tmp;
+  const Paths p = tmp.paths();
+  const fs::path file = p.adminDir / "conf.d/50-mine.json";
+  std::map<std::string, std::string> lastGood;
+  writeFile(p.vendorDir / "conf.d/10.json", R"({"healing": {"interval": 10}})");
+  writeFile(file, R"({"healing": {"interval": 30, "globalStatus": "enable"},
+    "architectures": [{"name": "arm64", "priority": 5}]})");
+  LoadResult r = load(p, &lastGood);
+  REQUIRE(r.errors.empty());
+  CHECK(r.config.healing.interval == 30);
+
+  writeFile(file, R"({"healing": {"interval": 60, )");
+  r = load(p, &lastGood);
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[1].message ==
+        "the last good version of this file stays in force until it is fixed");
+  CHECK(r.config.healing.interval == 30);
+  CHECK(r.config.healing.enableGlobal);
+  REQUIRE(findArch(r.config, "aarch64"));
+  CHECK(findArch(r.config, "aarch64")->priority == 5);
+
+  // A number too large to parse falls back the same way.
+  writeFile(file, R"({"healing": {"interval": 1e999}})");
+  r = load(p, &lastGood);
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0].toString() ==
+        file.string() + ": syntax error: number overflow parsing '1e999'");
+  CHECK(r.config.healing.interval == 30);
+  CHECK(r.brokenFiles.empty());
+
+  // Without a last good version the file contributes nothing, and earlier files apply.
+  lastGood.clear();
+  r = load(p, &lastGood);
+  CHECK(r.brokenFiles == std::vector<std::string>{file.string()});
+  CHECK(r.config.healing.interval == 10);
+  CHECK_FALSE(r.config.healing.enableGlobal);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -1017,4 +1434,21 @@ TEST_CASE("setEnabled treats an empty control file as empty", "[write]") {
   setEnabled(p, {"mips"}, {}, true, true);
   CHECK(nlohmann::json::parse(readFile(p.controlFile(true))) ==
         nlohmann::json::parse(R"({"architectures": ["mips"]})"));
+}
+
+TEST_CASE("setEnabled keeps priority, foreign and healing", "[write]") {
+  TempDir tmp;
+  const Paths p = tmp.paths();
+  const fs::path file = p.controlFile(false);
+  writeFile(file, R"({"healing": {"interval": 2},
+    "architectures": [{"name": "arm64", "priority": 5, "foreign": "keep"}]})");
+  setEnabled(p, {"aarch64"}, {}, true, false);
+  CHECK(nlohmann::json::parse(readFile(file)) == nlohmann::json::parse(R"({
+    "healing": {"interval": 2},
+    "architectures": [{"name": "aarch64", "priority": 5, "foreign": "keep", "enabled": true}]})"));
+  const LoadResult r = load(p);
+  CHECK(r.errors.empty());
+  CHECK(r.config.healing.interval == 2);
+  REQUIRE(findArch(r.config, "aarch64"));
+  CHECK(findArch(r.config, "aarch64")->priority == 5);
 }

@@ -513,3 +513,53 @@ TEST_CASE("sameDefinition compares everything but the enabled state", "[entry]")
   y.extension = "war";
   CHECK_FALSE(x.sameDefinition(y));
 }
+
+TEST_CASE("matchKey: equal exactly for entries that match the same binaries") {
+  Entry a;
+  a.name = "a";
+  a.magic = std::string("\x7f" "E\x05", 3);
+  a.mask = std::string("\xff\xff\x0f", 3);
+  Entry b = a;
+  b.name = "b";
+  b.magic = std::string("\x7f" "E\x35", 3);  // differs only in bits the mask ignores
+  CHECK(matchKey(a) == matchKey(b));
+  b.offset = 1;
+  CHECK(matchKey(a) != matchKey(b));
+  Entry plain;
+  plain.magic = "AB";
+  Entry full = plain;
+  full.mask = "\xff\xff";
+  CHECK(matchKey(plain) == matchKey(full));  // no mask means every bit
+  Entry ext;
+  ext.type = MatchType::Extension;
+  ext.extension = "exe";
+  CHECK(matchKey(ext) == "E:exe");
+}
+
+TEST_CASE("covers: a wider entry takes every binary a narrower one would") {
+  Entry narrow;
+  narrow.magic = "\x7f" "ELF\x02\x01";
+  Entry wide;
+  wide.magic = "\x7f" "ELF";
+  CHECK(covers(wide, narrow));
+  CHECK_FALSE(covers(narrow, wide));
+  CHECK(covers(narrow, narrow));
+  Entry shifted = wide;
+  shifted.offset = 1;
+  shifted.magic = "ELF";
+  CHECK(covers(shifted, narrow));
+  shifted.magic = "ELG";
+  CHECK_FALSE(covers(shifted, narrow));
+  Entry masked = narrow;  // checks fewer bits of the same bytes
+  masked.mask = std::string("\xff\xff\xff\xff\x00\xff", 6);
+  CHECK(covers(masked, narrow));
+  CHECK_FALSE(covers(narrow, masked));
+  Entry ext;
+  ext.type = MatchType::Extension;
+  ext.extension = "x";
+  CHECK_FALSE(covers(ext, narrow));
+  Entry ext2 = ext;
+  CHECK(covers(ext, ext2));
+  ext2.extension = "y";
+  CHECK_FALSE(covers(ext, ext2));
+}

@@ -154,7 +154,7 @@ TEST_CASE("apply: carries out a plan and records ownership") {
   CHECK(result.changes[0] == "a: registered (missing)");
 }
 
-TEST_CASE("apply: a failed replacement puts the working entry back") {
+TEST_CASE("apply: a replacement is checked before the working entry is removed") {
   fake::Kernel k;
   auto old = extensionEntry("a", "/bin/old");
   k.add(old);
@@ -162,7 +162,25 @@ TEST_CASE("apply: a failed replacement puts the working entry back") {
   engine::Ownership owned("/nonexistent/owned");
   owned.record(old);
   k.failInterpreter = "/bin/new";
-  auto plan = engine::plan({want(extensionEntry("a", "/bin/new"))}, k.entries, owned.entries());
+  auto plan = engine::plan({want(extensionEntry("a", "/bin/new"))}, k.list().entries,
+                           owned.entries());
+  auto result = engine::apply(plan, k, owned);
+  REQUIRE(result.failures.count("a") == 1);
+  CHECK(result.writes == 0);  // refused before anything was written
+  REQUIRE(k.get("a") != nullptr);
+  CHECK(k.get("a")->interpreter == "/bin/old");
+}
+
+TEST_CASE("apply: a replacement the kernel still refuses puts the working entry back") {
+  fake::Kernel k;
+  auto old = extensionEntry("a", "/bin/old");
+  k.add(old);
+  k.writes = 0;
+  engine::Ownership owned("/nonexistent/owned");
+  owned.record(old);
+  k.failAdd = "/bin/new";
+  auto plan = engine::plan({want(extensionEntry("a", "/bin/new"))}, k.list().entries,
+                           owned.entries());
   auto result = engine::apply(plan, k, owned);
   REQUIRE(result.failures.count("a") == 1);
   CHECK(result.writes == 2);  // remove and restore; the refused register changed nothing
@@ -183,4 +201,143 @@ TEST_CASE("apply: one failure does not stop the others") {
   CHECK(k.get("a") != nullptr);
   CHECK(k.get("c") != nullptr);
   CHECK_FALSE(owned.owns("b"));
+}
+
+namespace {
+
+kernel::Entry magicEntry(const std::string& name, const std::string& magic,
+                         const std::string& interp, const std::string& mask = {}) {
+  kernel::Entry e;
+  e.name = name;
+  e.magic = magic;
+  e.mask = mask;
+  e.interpreter = interp;
+  return e;
+}
+
+engine::DesiredHandler wantWithPriority(const kernel::Entry& e, int priority) {
+  auto d = want(e);
+  d.priority = priority;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("plan: a newer foreign entry for the same binaries shadows ours") {
+  auto ours = magicEntry("qemu-x86_64", "\x7f" "ELF64", "/usr/bin/qemu-x86_64");
+  auto rosetta = magicEntry("rosetta", "\x7f" "ELF64", "/mnt/rosetta");
+  // actual is newest first: rosetta was registered after ours.
+  SECTION("priority 0: reported, left alone") {
+    auto p = engine::plan({want(ours)}, {rosetta, ours}, {{ours.name, ours}});
+    CHECK(p.empty());
+    REQUIRE(p.shadows.size() == 1);
+    CHECK(p.shadows[0].name == "qemu-x86_64");
+    CHECK(p.shadows[0].by == "rosetta");
+    CHECK(p.shadows[0].message.find("/mnt/rosetta") != std::string::npos);
+    CHECK(p.shadows[0].message.find("\"priority\"") != std::string::npos);
+  }
+  SECTION("priority above 0: registered again, after it") {
+    auto p = engine::plan({wantWithPriority(ours, 5)}, {rosetta, ours}, {{ours.name, ours}});
+    REQUIRE(kinds(p) == Kinds{{ActionKind::Reorder, "qemu-x86_64"}});
+    CHECK(p.shadows.empty());
+    fake::Kernel k;
+    k.add(ours);
+    k.add(rosetta);
+    engine::Ownership owned("/nonexistent/owned");
+    owned.record(ours);
+    auto result = engine::apply(p, k, owned);
+    CHECK(result.failures.empty());
+    CHECK(k.list().entries.front().name == "qemu-x86_64");  // tried first now
+    CHECK(k.get("rosetta") != nullptr);                      // theirs untouched
+  }
+  SECTION("an older foreign entry does not shadow") {
+    CHECK(engine::plan({want(ours)}, {ours, rosetta}, {{ours.name, ours}}).shadows.empty());
+  }
+  SECTION("a disabled foreign entry does not shadow") {
+    auto off = rosetta;
+    off.enabled = false;
+    CHECK(engine::plan({want(ours)}, {off, ours}, {{ours.name, ours}}).shadows.empty());
+  }
+  SECTION("a foreign entry for other binaries does not shadow") {
+    auto other = magicEntry("other", "\x7f" "ELF32", "/bin/other");
+    CHECK(engine::plan({want(ours)}, {other, ours}, {{ours.name, ours}}).shadows.empty());
+  }
+  SECTION("a shorter magic that matches a superset shadows (Debian's 37-byte mipsel)") {
+    auto wider = magicEntry("wide", "\x7f" "ELF", "/bin/wide");
+    CHECK(engine::plan({want(ours)}, {wider, ours}, {{ours.name, ours}}).shadows.size() == 1);
+  }
+}
+
+TEST_CASE("plan: registrations go by priority, the preferred one last") {
+  auto qemu = wantWithPriority(magicEntry("qemu-x86_64", "X86", "/usr/bin/qemu-x86_64"), 0);
+  auto box64 = wantWithPriority(magicEntry("box64", "X86", "/usr/bin/box64"), 10);
+  auto fex = wantWithPriority(magicEntry("fex", "X86", "/usr/bin/FEXInterpreter"), 20);
+  qemu.entry.enabled = box64.entry.enabled = false;  // as desiredHandlers() leaves them
+  auto p = engine::plan({box64, fex, qemu}, {}, {});
+  CHECK(kinds(p) == Kinds{{ActionKind::Register, "qemu-x86_64"},
+                          {ActionKind::Register, "box64"},
+                          {ActionKind::Register, "fex"}});
+  fake::Kernel k;
+  engine::Ownership owned("/nonexistent/owned");
+  auto result = engine::apply(p, k, owned);
+  CHECK(result.writes == 5);  // three registrations, two of them disabled right after
+  auto t = k.list().entries;
+  REQUIRE(t.size() == 3);
+  CHECK(t[0].name == "fex");
+  CHECK(t[0].enabled);
+  CHECK_FALSE(k.get("box64")->enabled);
+  CHECK_FALSE(k.get("qemu-x86_64")->enabled);
+}
+
+TEST_CASE("plan: switching the preferred handler is a flip of two flags") {
+  auto a = magicEntry("a", "X86", "/bin/a");
+  auto b = magicEntry("b", "X86", "/bin/b");
+  auto aOff = a;
+  aOff.enabled = false;
+  // b was the winner and a stood by; now a is preferred.
+  auto bOff = b;
+  bOff.enabled = false;
+  auto wantA = wantWithPriority(a, 2);
+  auto wantB = wantWithPriority(bOff, 1);
+  wantB.standbyFor = "a";
+  auto p = engine::plan({wantA, wantB}, {b, aOff}, {{"a", a}, {"b", b}});
+  CHECK(kinds(p) == Kinds{{ActionKind::Disable, "b"}, {ActionKind::Enable, "a"}});
+}
+
+TEST_CASE("plan: entries on hold are not repaired") {
+  auto a = extensionEntry("a", "/bin/a");
+  engine::PlanOptions options;
+  options.hold.insert("a");
+  CHECK(engine::plan({want(a)}, {}, {{"a", a}}, options).empty());
+}
+
+TEST_CASE("plan: why an owned entry is replaced") {
+  auto a = extensionEntry("a", "/bin/a");
+  auto theirs = extensionEntry("a", "/bin/theirs");
+  SECTION("someone else changed it") {
+    auto p = engine::plan({want(a)}, {theirs}, {{"a", a}});
+    REQUIRE(kinds(p) == Kinds{{ActionKind::Replace, "a"}});
+    CHECK(p.actions[0].reason.rfind("changed by another program", 0) == 0);
+    CHECK(p.actions[0].reason.find("/bin/theirs") != std::string::npos);
+  }
+  SECTION("removed by someone else") {
+    auto p = engine::plan({want(a)}, {}, {{"a", a}});
+    REQUIRE(kinds(p) == Kinds{{ActionKind::Register, "a"}});
+    CHECK(p.actions[0].reason == "removed by another program");
+  }
+}
+
+TEST_CASE("plan: stays linear with 1,000 handlers") {
+  std::vector<engine::DesiredHandler> desired;
+  std::vector<kernel::Entry> actual;
+  std::map<std::string, kernel::Entry> owned;
+  for (int i = 0; i < 1000; ++i) {
+    auto e = extensionEntry("h" + std::to_string(i), "/bin/h");
+    desired.push_back(want(e));
+    actual.push_back(e);
+    owned.emplace(e.name, e);
+  }
+  CHECK(engine::plan(desired, actual, owned).empty());
+  actual.erase(actual.begin() + 500);
+  CHECK(kinds(engine::plan(desired, actual, owned)) == Kinds{{ActionKind::Register, "h500"}});
 }
