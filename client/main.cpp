@@ -1,5 +1,6 @@
 // binfmtctl: the command-line client of binfmtd. It only speaks D-Bus: no kernel and
 // no config access of its own, so it works the same for root and (later) polkit users.
+// (import also reads other tools' files: that is its purpose, and binfmtd is not needed.)
 #include <getopt.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 
 #include "build_config.hpp"
 #include "commands.hpp"
+#include "interop_commands.hpp"
 
 namespace {
 
@@ -25,10 +27,21 @@ constexpr const char* kUsage =
     "  disable NAME...      disable them again (removes their kernel entries)\n"
     "  reload               re-read the configuration and reconcile now\n"
     "  archs                the known architectures and their installed emulators\n"
+    "  import [PATH...]     print binfmtd.json handlers equal to binfmt.d files\n"
+    "                       (default: its directories), binfmt-support formats or\n"
+    "                       the kernel's foreign entries (see --from)\n"
+    "  export               print binfmtd's handlers as binfmt.d rules (default),\n"
+    "                       binfmt-support format files or binfmtd.json (--format)\n"
     "\n"
     "Options:\n"
     "  --json               machine-readable output (status, list, show, archs)\n"
     "  --runtime            enable/disable until the next reboot only\n"
+    "  --from=SOURCE        import from binfmt.d (default), binfmt-support or kernel\n"
+    "  --format=FORMAT      export as binfmt.d (default), binfmt-support or json\n"
+    "  --output=PATH        import/export: write PATH atomically, not stdout\n"
+    "                       (a directory of NAME files for --format=binfmt-support)\n"
+    "  --all                export: foreign entries too;\n"
+    "                       import --from=kernel: binfmtd's own entries too\n"
     "  -h, --help           show this help\n"
     "      --version        show the version\n"
     "\n"
@@ -40,10 +53,16 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   binfmtctl::Invocation inv;
-  enum { kJson = 256, kRuntime, kVersion };
+  binfmtctl::InteropOptions interop;
+  bool interopOption = false;
+  enum { kJson = 256, kRuntime, kVersion, kFrom, kFormat, kOutput, kAll };
   static const struct option longOptions[] = {
       {"json", no_argument, nullptr, kJson},
       {"runtime", no_argument, nullptr, kRuntime},
+      {"from", required_argument, nullptr, kFrom},
+      {"format", required_argument, nullptr, kFormat},
+      {"output", required_argument, nullptr, kOutput},
+      {"all", no_argument, nullptr, kAll},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -53,6 +72,10 @@ int main(int argc, char** argv) {
     switch (c) {
       case kJson: inv.json = true; break;
       case kRuntime: inv.runtime = true; break;
+      case kFrom: interop.from = optarg; interopOption = true; break;
+      case kFormat: interop.format = optarg; interopOption = true; break;
+      case kOutput: interop.output = optarg; interopOption = true; break;
+      case kAll: interop.all = interopOption = true; break;
       case 'h': std::fputs(kUsage, stdout); return 0;
       case kVersion: std::printf("binfmtctl %s\n", BINFMTD_VERSION); return 0;
       default: std::fputs(kUsage, stderr); return binfmtctl::kExitUsage;
@@ -69,7 +92,16 @@ int main(int argc, char** argv) {
     return binfmtctl::kExitUsage;
   }
 
+  if (interopOption && !binfmtctl::isInteropCommand(inv.command)) {
+    std::fprintf(stderr,
+                 "binfmtctl: --from, --format, --output and --all apply to import and export\n");
+    return binfmtctl::kExitUsage;
+  }
+
   try {
+    // import and export connect only when they need binfmtd: importing files works without it.
+    if (binfmtctl::isInteropCommand(inv.command))
+      return binfmtctl::runInteropCommand(inv.command, inv.args, interop);
     auto bus = sdbus::createSystemBusConnection();
     return binfmtctl::runCommand(*bus, inv);
   } catch (const sdbus::Error& e) {

@@ -119,6 +119,12 @@ bool startsWith(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
+std::string escapeBytes(std::string_view bytes, char delimiter) {
+  std::string out;
+  appendEscaped(out, bytes, delimiter);
+  return out;
+}
+
 bool Entry::sameDefinition(const Entry& other) const {
   if (name != other.name || type != other.type || interpreter != other.interpreter) return false;
   auto a = canonicalFlags(flags);

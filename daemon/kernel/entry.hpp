@@ -68,6 +68,12 @@ std::optional<Entry> parseRegisterString(std::string_view line, std::string* err
 std::optional<Entry> parseEntryFile(std::string_view name, std::string_view text,
                                     std::string* error = nullptr);
 
+/// Magic or mask bytes in the kernel's \xHH syntax, as register strings, binfmt.d rules,
+/// binfmt-support files and binfmtd.json all write them: printable ASCII stays literal
+/// (so "\x7fELF\x02" remains readable), every other byte and '\\' and `delimiter` become
+/// \xHH.
+std::string escapeBytes(std::string_view bytes, char delimiter = ':');
+
 /// Lower-case hex of raw bytes, as the kernel prints magic and mask.
 std::string toHex(std::string_view bytes);
 
