@@ -57,6 +57,9 @@ EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
                           &EventLoop::onCheckTimer, this),
         "sd_event_add_time");
   sd_event_source_set_enabled(checkTimer_, SD_EVENT_OFF);
+  // sd-event's default accuracy (250 ms) would swallow the 20 ms debounce; 1 ms still
+  // lets the kernel coalesce the periodic check with other wakeups.
+  check(sd_event_source_set_time_accuracy(checkTimer_, 1000), "set_time_accuracy");
 }
 
 EventLoop::~EventLoop() {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <system_error>
 
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   try {
     auto bus = sdbus::createSystemBusConnection();
     std::unique_ptr<service::ManagerObject> manager;
+    std::function<void()> scheduleCheck;  // set once the loop exists
     auto reconcile = [&](const char* why) {
       log::info(std::string("Reconciling: ") + why);
       logReport(engine.reconcile());
@@ -95,14 +97,16 @@ int main(int argc, char** argv) {
         .checkKernel =
             [&] {
               auto result = engine.heal(EventLoop::now());
-              if (result.empty()) return;
-              logHeal(result);
-              manager->repaired(result);
+              if (!result.empty()) {
+                logHeal(result);
+                manager->repaired(result);
+              }
+              scheduleCheck();
             },
     });
-    // After every change of the engine's view (reconcile, repair, D-Bus call): the next
-    // periodic check, or the end of a back-off, whichever comes first.
-    auto scheduleCheck = [&] {
+    // The next periodic check, or the end of a back-off, whichever comes first. Called
+    // after every check and every change of the engine's view (reconcile, D-Bus call).
+    scheduleCheck = [&] {
       const config::Healing& healing = engine.healing();
       std::uint64_t next = 0;
       if (healing.enabled && healing.interval > 0)

@@ -48,10 +48,12 @@ PlanOptions planOptions(const config::LoadResult& loaded, const DesiredSet& desi
 }
 
 // Back-off against a program that keeps undoing an entry: this many repairs within the
-// window start a hold, which doubles with every round up to the cap.
+// window start a hold, which doubles with every round up to the cap. A program in a loop
+// undoes within milliseconds and reaches it at once; flushes by package upgrades and
+// service restarts, a few a minute at worst, never do.
 constexpr std::uint64_t kSecond = 1000000;
-constexpr std::uint64_t kFightWindow = 60 * kSecond;
-constexpr std::size_t kRepairsBeforeHold = 3;
+constexpr std::uint64_t kFightWindow = 30 * kSecond;
+constexpr std::size_t kRepairsBeforeHold = 5;
 constexpr std::uint64_t kFirstHold = 5 * kSecond;
 constexpr std::uint64_t kMaxHold = 600 * kSecond;
 
@@ -140,29 +142,25 @@ HealResult Engine::heal(std::uint64_t now) {
     checkGlobalStatus(result);
     PlanOptions options;
     options.allowRemovals = false;  // removing is the config's business, not a repair
-    for (auto it = fights_.begin(); it != fights_.end();) {
-      auto& [name, fight] = *it;
-      std::erase_if(fight.repairs, [&](auto t) { return t + kFightWindow < now; });
-      if (fight.holdUntil > now) options.hold.insert(name);
-      else fight.holdUntil = 0;
-      it = fight.holdUntil == 0 && fight.repairs.empty() ? fights_.erase(it) : std::next(it);
-    }
+    options.hold = holds(now);
     Plan repair = plan(desired_.handlers, table_.list().entries, ownership_.entries(), options);
     plan_.conflicts = repair.conflicts;
-    if (repair.empty()) {
-      lastHealError_.clear();
-      return result;
+    if (!repair.empty()) {
+      ApplyResult applied = apply(repair, table_, ownership_);
+      ownership_.save();
+      result.writes += applied.writes;
+      result.repairs.insert(result.repairs.end(), applied.changes.begin(), applied.changes.end());
+      for (const auto& action : repair.actions) {
+        const std::string& name = action.entry.name;
+        auto failed = applied.failures.find(name);
+        // A repair that keeps failing (an interpreter deleted) is retried, but told once.
+        if (failed != applied.failures.end() && failures_[name] != failed->second)
+          result.problems.push_back(failed->second);
+        if (failed == applied.failures.end()) failures_.erase(name);
+        else failures_[name] = failed->second;
+      }
+      recordRepairs(repair, applied, now, result);
     }
-    ApplyResult applied = apply(repair, table_, ownership_);
-    ownership_.save();
-    result.writes += applied.writes;
-    result.repairs.insert(result.repairs.end(), applied.changes.begin(), applied.changes.end());
-    for (const auto& action : repair.actions) failures_.erase(action.entry.name);
-    for (const auto& [name, why] : applied.failures) {
-      failures_[name] = why;
-      result.problems.push_back(why);
-    }
-    recordRepairs(repair, applied, now, result);
     lastHealError_.clear();
   } catch (const Error& e) {
     // Not mounted and not mountable, unreadable: say it once, try again next time.
@@ -175,6 +173,18 @@ HealResult Engine::heal(std::uint64_t now) {
     last_.changes = result.repairs;
   }
   return result;
+}
+
+std::set<std::string> Engine::holds(std::uint64_t now) {
+  std::set<std::string> held;
+  for (auto it = fights_.begin(); it != fights_.end();) {
+    auto& [name, fight] = *it;
+    std::erase_if(fight.repairs, [&](auto t) { return t + kFightWindow < now; });
+    if (fight.holdUntil > now) held.insert(name);
+    else fight.holdUntil = 0;
+    it = fight.holdUntil == 0 && fight.repairs.empty() ? fights_.erase(it) : std::next(it);
+  }
+  return held;
 }
 
 void Engine::checkGlobalStatus(HealResult& result) {
@@ -210,7 +220,7 @@ void Engine::recordRepairs(const Plan& done, const ApplyResult& applied, std::ui
     fight.holdUntil = now + hold;
     fight.message = "'" + name + "': " + undoneHow(action) + " by another program; binfmtd " +
                     "repaired it " + std::to_string(fight.repairs.size()) +
-                    " times within a minute and leaves it alone for " +
+                    " times within 30 s and leaves it alone for " +
                     std::to_string(hold / kSecond) + " s (a reload or a config change retries "
                     "at once)";
     result.problems.push_back(fight.message);

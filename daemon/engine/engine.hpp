@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,8 @@ class Engine {
   std::vector<std::string> change(const std::vector<std::string>& names, bool enabled,
                                   bool runtime);
   void checkGlobalStatus(HealResult& result);
+  /// The entries on hold at `now`; forgets repairs older than the window and ended holds.
+  std::set<std::string> holds(std::uint64_t now);
   void recordRepairs(const Plan& done, const ApplyResult& applied, std::uint64_t now,
                      HealResult& result);
 

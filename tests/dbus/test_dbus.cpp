@@ -62,7 +62,7 @@ TEST_CASE("reads are open to everyone, changes need root") {
   writeConfig(daemon);
   daemon.start();
 
-  for (const char* read : {"status", "list", "archs"}) {
+  for (const char* read : {"status", "list", "archs", "plan"}) {
     auto r = ctl({read}, harness::asUser(kNobody));
     INFO(read << ": " << r.err);
     CHECK(r.exitCode == 0);

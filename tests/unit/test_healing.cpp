@@ -101,19 +101,20 @@ TEST_CASE("heal: a program that keeps undoing an entry gets a growing back-off")
     env.kernel.add(fake::extensionEntry("t1", "/usr/bin/theirs"));
   };
   std::uint64_t now = 100 * kSec;
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 4; ++i) {
     undo();
     auto r = eng.heal(now += kSec);
     CHECK(r.repairs.size() == 1);
     CHECK(r.problems.empty());
   }
   undo();
-  auto third = eng.heal(now += kSec);
-  CHECK(third.repairs.size() == 1);
-  REQUIRE(third.problems.size() == 1);
-  CHECK(third.problems[0].find("'t1': it keeps being replaced by an entry with interpreter "
+  auto fifth = eng.heal(now += kSec);
+  CHECK(fifth.repairs.size() == 1);
+  REQUIRE(fifth.problems.size() == 1);
+  CHECK(fifth.problems[0].find("'t1': it keeps being replaced by an entry with interpreter "
                                "/usr/bin/theirs") == 0);
-  CHECK(third.problems[0].find("for 5 s") != std::string::npos);
+  CHECK(fifth.problems[0].find("repaired it 5 times within 30 s") != std::string::npos);
+  CHECK(fifth.problems[0].find("for 5 s") != std::string::npos);
   CHECK(eng.nextHoldEnd() == now + 5 * kSec);
 
   // On hold: undone again, left alone, reported as a conflict.
@@ -146,7 +147,7 @@ TEST_CASE("heal: repairs far apart never start a back-off") {
   REQUIRE(eng.reconcile().result == "ok");
   for (int i = 1; i <= 6; ++i) {
     env.kernel.entries.clear();
-    auto r = eng.heal(static_cast<std::uint64_t>(i) * 61 * kSec);
+    auto r = eng.heal(static_cast<std::uint64_t>(i) * 8 * kSec);  // < 5 in any 30 s
     CHECK(r.repairs.size() == 1);
     CHECK(r.problems.empty());
   }
@@ -316,4 +317,22 @@ TEST_CASE("preview: shows what a reconcile would do and writes nothing") {
                                           "replace t1: interpreter changed",
                                           "register t3: missing"});
   CHECK(env.kernel.get("t2") != nullptr);
+}
+
+TEST_CASE("heal: a repair that keeps failing is retried but reported once") {
+  Env env;
+  writeFile(env.mainFile(), kOneHandler);
+  auto eng = env.make();
+  REQUIRE(eng.reconcile().result == "ok");
+  env.kernel.entries.clear();
+  env.kernel.failInterpreter = "/bin/cat";  // the interpreter went away, say
+  auto r = eng.heal(1 * kSec);
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].find("Failed to register 't1'") != std::string::npos);
+  CHECK(stateOf(eng, "t1") == "error");
+  CHECK(eng.heal(2 * kSec).problems.empty());
+  env.kernel.failInterpreter.clear();
+  auto fixed = eng.heal(3 * kSec);
+  CHECK(fixed.repairs.size() == 1);
+  CHECK(stateOf(eng, "t1") == "registered");
 }
