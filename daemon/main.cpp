@@ -23,6 +23,7 @@ namespace {
 void logReport(const engine::ReconcileReport& report) {
   for (const auto& c : report.changes) log::info(c, {{"HANDLER", c.substr(0, c.find(':'))}});
   for (const auto& e : report.errors) log::error(e);
+  for (const auto& w : report.warnings) log::warning(w);
   log::info("Reconciled: " + report.result + ", " + std::to_string(report.writes) +
             " write(s) to binfmt_misc");
 }

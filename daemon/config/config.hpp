@@ -56,6 +56,9 @@ struct ArchitectureRequest {
   /// of other programs count as priority 0.
   int priority = 0;
   ForeignPolicy foreign = ForeignPolicy::Adopt;
+  /// A missing interpreter is not an error (only without the F flag: the kernel then
+  /// opens it at exec time), for emulators installed later or on removable media.
+  bool allowMissingInterpreter = false;
   Location source;     // the last file that set any field of it
 };
 
@@ -65,6 +68,7 @@ struct HandlerSpec {
   bool enabled = true;
   int priority = 0;     // as for ArchitectureRequest
   ForeignPolicy foreign = ForeignPolicy::Keep;
+  bool allowMissingInterpreter = false;  // as for ArchitectureRequest
   Location source;
 };
 

@@ -29,11 +29,11 @@ using nlohmann::json;
 namespace {
 
 constexpr std::array<std::string_view, 3> kTopKeys{"architectures", "handlers", "healing"};
-constexpr std::array<std::string_view, 6> kArchKeys{"name",  "enabled",  "interpreter",
-                                                    "flags", "priority", "foreign"};
-constexpr std::array<std::string_view, 10> kHandlerKeys{
-    "name", "enabled", "interpreter", "flags",    "magic",
-    "mask", "offset",  "extension",   "priority", "foreign"};
+constexpr std::array<std::string_view, 7> kArchKeys{
+    "name", "enabled", "interpreter", "flags", "priority", "foreign", "allowMissingInterpreter"};
+constexpr std::array<std::string_view, 11> kHandlerKeys{
+    "name",      "enabled",  "interpreter", "flags",  "magic", "mask", "offset",
+    "extension", "priority", "foreign",     "allowMissingInterpreter"};
 constexpr std::array<std::string_view, 3> kHealingKeys{"enabled", "interval", "globalStatus"};
 constexpr std::array<std::string_view, 2> kForeignValues{"adopt", "keep"};
 constexpr std::array<std::string_view, 2> kGlobalStatusValues{"report", "enable"};
@@ -410,6 +410,8 @@ class FileParser {
     request.flags = check.flags();
     if (const auto priority = check.priority()) request.priority = *priority;
     if (const auto foreign = check.foreign()) request.foreign = *foreign;
+    if (const auto missing = check.boolean("allowMissingInterpreter"))
+      request.allowMissingInterpreter = *missing;
     if (check.ok()) out.architectures.emplace_back(std::move(request), check.fieldsSet(kArchKeys));
   }
 
@@ -436,6 +438,8 @@ class FileParser {
     if (auto flags = check.flags()) entry.flags = std::move(*flags);
     if (const auto priority = check.priority()) spec.priority = *priority;
     if (const auto foreign = check.foreign()) spec.foreign = *foreign;
+    if (const auto missing = check.boolean("allowMissingInterpreter"))
+      spec.allowMissingInterpreter = *missing;
 
     if (auto magic = check.escaped("magic")) {
       if (magic->empty()) check.fail("magic", "'magic' must not be empty");
@@ -580,6 +584,8 @@ void mergeArchitecture(std::map<std::string, ArchitectureRequest>& merged,
     if (field == "flags") target.flags = item.flags;
     if (field == "priority") target.priority = item.priority;
     if (field == "foreign") target.foreign = item.foreign;
+    if (field == "allowMissingInterpreter")
+      target.allowMissingInterpreter = item.allowMissingInterpreter;
   }
   target.source = item.source;
 }
@@ -617,6 +623,8 @@ void mergeHandler(std::map<std::string, MergedHandler>& merged, const HandlerSpe
   if (sets("enabled")) target.spec.enabled = item.enabled;
   if (sets("priority")) target.spec.priority = item.priority;
   if (sets("foreign")) target.spec.foreign = item.foreign;
+  if (sets("allowMissingInterpreter"))
+    target.spec.allowMissingInterpreter = item.allowMissingInterpreter;
   target.fields.insert(fields.begin(), fields.end());
   target.spec.source = item.source;
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "catalog/architectures.hpp"
+#include "engine/trust.hpp"
 #include "error.hpp"
 
 namespace binfmtd::engine {
@@ -55,7 +56,7 @@ void applyPriorities(DesiredSet& set) {
                      [](const auto* a, const auto* b) { return a->priority > b->priority; });
     const DesiredHandler& winner = *group[0];
     if (group[1]->priority == winner.priority) {
-      set.warnings.push_back("handlers '" + winner.entry.name + "' and '" +
+      set.ambiguities.push_back("handlers '" + winner.entry.name + "' and '" +
                              group[1]->entry.name + "' match the same binaries with the same "
                              "priority " + std::to_string(winner.priority) + "; using '" +
                              winner.entry.name + "' (first by name); give the one you prefer a "
@@ -112,6 +113,7 @@ DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host
     d.entry.flags = emulator->defaultFlags;
   }
   if (request != nullptr && request->flags) d.entry.flags = *request->flags;
+  checkInterpreter(d.entry, request != nullptr && request->allowMissingInterpreter);
   return d;
 }
 
@@ -145,6 +147,14 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     d.source = spec.source;
     d.priority = spec.priority;
     d.adopt = spec.foreign == config::ForeignPolicy::Adopt;
+    if (spec.enabled) {
+      try {
+        checkInterpreter(d.entry, spec.allowMissingInterpreter);
+      } catch (const Error& e) {
+        set.problems.push_back({d.entry.name, "", e.code(), e.what(), spec.source});
+        continue;
+      }
+    }
     (spec.enabled ? set.handlers : set.inactive).push_back(std::move(d));
   }
   std::sort(set.handlers.begin(), set.handlers.end(),
@@ -168,6 +178,12 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     ++i;
   }
   applyPriorities(set);
+  for (const auto& d : set.handlers) {
+    if (d.entry.flags.find('C') != std::string::npos)
+      set.warnings.push_back("'" + d.entry.name + "' has the C flag, as its configuration asks (" +
+                             d.source.toString() + "): setuid and setgid binaries it matches "
+                             "run " + d.entry.interpreter + " with their credentials");
+  }
   return set;
 }
 

@@ -42,7 +42,10 @@ struct DesiredSet {
   /// users (state "inactive") so that they can be found and enabled again.
   std::vector<DesiredHandler> inactive;
   std::vector<Problem> problems;
-  std::vector<std::string> warnings;  // e.g. two handlers for the same binaries, same priority
+  /// Two handlers for the same binaries with the same priority: reported as errors.
+  std::vector<std::string> ambiguities;
+  /// Worth a line in the log, not an error: the C flag, asked for by name.
+  std::vector<std::string> warnings;
 };
 
 /// The machine binfmtd runs on: its uname(2) machine and where emulators are found.
@@ -53,8 +56,9 @@ struct Host {
 };
 
 /// Resolves one architecture to the entry binfmtd would register for it, with the
-/// interpreter and flags overrides applied. Throws Error(NativeArchitecture) or
-/// Error(EmulatorNotFound) with the sentence that says what to do.
+/// interpreter and flags overrides applied. Throws Error(NativeArchitecture),
+/// Error(EmulatorNotFound) or Error(InterpreterUntrusted) with the sentence that says
+/// what to do.
 DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host& host,
                                    const config::ArchitectureRequest* request = nullptr);
 

@@ -126,7 +126,8 @@ const ReconcileReport& Engine::reconcile() {
     lastFatalCode_ = e.code();
   }
   for (const auto& p : desired_.problems) report.errors.push_back(p.message);
-  for (const auto& w : desired_.warnings) report.errors.push_back(w);
+  for (const auto& a : desired_.ambiguities) report.errors.push_back(a);
+  report.warnings = desired_.warnings;
   for (const auto& d : loaded_.errors) report.errors.push_back(d.toString());
   if (report.result.empty()) report.result = report.errors.empty() ? "ok" : "partial";
   last_ = std::move(report);

@@ -24,6 +24,7 @@ struct ReconcileReport {
   unsigned writes = 0;
   std::vector<std::string> changes;
   std::vector<std::string> errors;  // one sentence each
+  std::vector<std::string> warnings;  // for the log only; the result stays "ok"
 };
 
 /// What a repair pass (heal) did: empty when the kernel was as it should be.
