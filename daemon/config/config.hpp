@@ -106,7 +106,10 @@ struct LoadResult {
 /// The files to merge, in order: adminDir/binfmtd.json first, then every conf.d/*.json
 /// from the three directories sorted by file name; for the same file name adminDir wins
 /// over runtimeDir over vendorDir; a symlink to /dev/null (or an empty file) masks it.
-std::vector<std::filesystem::path> configFiles(const Paths& paths);
+/// Directories not owned by root, or writable by others, are skipped (as if missing), with
+/// a diagnostic in `errors` when given.
+std::vector<std::filesystem::path> configFiles(const Paths& paths,
+                                               std::vector<Diagnostic>* errors = nullptr);
 
 /// Parses one file's text (for tests and the loader). Items in it that are invalid are
 /// reported in `errors` and left out; a syntax error reports line and column and yields

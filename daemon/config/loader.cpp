@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 #include "catalog/architectures.hpp"
 #include "config/config.hpp"
 #include "config/json_locator.hpp"
+#include "unique_fd.hpp"
 
 namespace binfmtd::config {
 
@@ -535,38 +537,70 @@ EntryKind classify(const fs::path& path) {
   return target.st_size == 0 ? EntryKind::Mask : EntryKind::File;
 }
 
+// Why a configuration file or directory may not be used, or nullopt. The configuration
+// decides what runs as an interpreter for every user, so only root may be able to change
+// it: the owner must be root and nobody else may write (a group of root's is fine).
+std::optional<std::string> untrusted(const struct stat& st) {
+  if (st.st_uid != 0) return "owned by uid " + std::to_string(st.st_uid) + ", not root";
+  if ((st.st_mode & S_IWOTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return std::string("writable by others (mode ") + mode + ")";
+  }
+  return std::nullopt;
+}
+
+const char* const kTrustAdvice =
+    "; configuration must be owned by root and not writable by others";
+
 bool readFile(const fs::path& path, std::string& text, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = std::strerror(errno);
+  // Symlinks are followed, and what is checked is what they lead to.
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) {
+    error = std::string("failed to read: ") + std::strerror(errno);
     return false;
   }
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > kMaxFileSize) {
-    ::close(fd);
-    error = "file too large (" + std::to_string(st.st_size) + " bytes)";
+  if (::fstat(fd.get(), &st) != 0) {
+    error = std::string("failed to read: ") + std::strerror(errno);
+    return false;
+  }
+  if (const auto why = untrusted(st)) {
+    error = "not used: " + *why + kTrustAdvice;
+    return false;
+  }
+  if (st.st_size > kMaxFileSize) {
+    error = "failed to read: file too large (" + std::to_string(st.st_size) + " bytes)";
     return false;
   }
   text.clear();
   char buffer[8192];
   while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      error = std::strerror(errno);
-      ::close(fd);
+      error = std::string("failed to read: ") + std::strerror(errno);
       return false;
     }
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > static_cast<std::size_t>(kMaxFileSize)) {
-      ::close(fd);
-      error = "file too large";
+      error = "failed to read: file too large";
       return false;
     }
   }
-  ::close(fd);
   return true;
+}
+
+// A directory of configuration that someone other than root controls is skipped as a
+// whole (reported), as if it did not exist.
+bool trustedDirectory(const fs::path& dir, std::vector<Diagnostic>* errors) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return true;  // missing: nothing to read anyway
+  const auto why = untrusted(st);
+  if (why && errors)
+    errors->push_back({{dir.string(), 0, 0}, "ignoring this directory: " + *why + kTrustAdvice});
+  return !why;
 }
 
 struct MergedHandler {
@@ -682,15 +716,17 @@ std::vector<fs::path> Paths::watchDirs() const {
   return {adminDir, adminDir / "conf.d", runtimeDir / "conf.d", vendorDir / "conf.d"};
 }
 
-std::vector<fs::path> configFiles(const Paths& paths) {
+std::vector<fs::path> configFiles(const Paths& paths, std::vector<Diagnostic>* errors) {
   std::vector<fs::path> files;
-  if (classify(paths.mainFile()) == EntryKind::File) files.push_back(paths.mainFile());
+  if (trustedDirectory(paths.adminDir, errors) && classify(paths.mainFile()) == EntryKind::File)
+    files.push_back(paths.mainFile());
 
   // File name -> the winning entry (nullopt: masked). Directories in precedence order, so
   // the first one to name a file decides for it.
   std::map<std::string, std::optional<fs::path>> byName;
   for (const fs::path& dir : {paths.adminDir, paths.runtimeDir, paths.vendorDir}) {
     std::error_code ec;
+    if (!trustedDirectory(dir / "conf.d", errors)) continue;
     fs::directory_iterator it(dir / "conf.d", ec);
     if (ec) continue;  // a missing directory is normal
     for (; it != fs::directory_iterator(); it.increment(ec)) {
@@ -726,7 +762,7 @@ LoadResult load(const Paths& paths, std::map<std::string, std::string>* lastGood
   std::map<std::string, MergedHandler> handlers;
   std::set<std::string> present;
 
-  for (const fs::path& path : configFiles(paths)) {
+  for (const fs::path& path : configFiles(paths, &result.errors)) {
     const std::string file = path.string();
     result.config.files.push_back(file);
     present.insert(file);
@@ -740,7 +776,7 @@ LoadResult load(const Paths& paths, std::map<std::string, std::string>* lastGood
       usable = fragment.syntaxOk;
       if (usable && lastGood) (*lastGood)[file] = text;
     } else {
-      result.errors.push_back({{file, 0, 0}, "failed to read: " + readError});
+      result.errors.push_back({{file, 0, 0}, readError});
     }
     if (!usable) {
       const std::string* previous = nullptr;
