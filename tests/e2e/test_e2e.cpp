@@ -1,6 +1,7 @@
 // End to end: binfmtd + binfmtctl + Debian's qemu-user-static + a real arm64 binary, in a
 // private binfmt_misc instance and on a private system bus. The user story, step by step.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 #include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -165,4 +166,35 @@ TEST_CASE("binfmtd --apply reconciles once without a bus") {
   auto removed = run(args);
   CHECK(removed.exitCode == 0);
   CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+}
+
+TEST_CASE("an interpreter or a config file someone else controls is refused, by name") {
+  harness::TempDir tmp;
+  harness::TestBus bus;
+  harness::Daemon daemon(tmp.path / "root");
+  // An emulator in a directory that uid 65534 owns: they could swap it at any time.
+  const fs::path theirs = tmp.path / "theirs";
+  fs::create_directories(theirs);
+  harness::writeFile(theirs / "emulator", "#!/bin/sh\n");
+  fs::permissions(theirs / "emulator", fs::perms(0755));
+  REQUIRE(::chown(theirs.c_str(), 65534, 65534) == 0);
+  harness::writeFile(daemon.configDir() / "binfmtd.json",
+                     R"({"handlers":[{"name":"evil","extension":"evil","enabled":false,)"
+                     R"("interpreter":")" + (theirs / "emulator").string() + R"("}]})");
+  // A drop-in given away to another user: not used at all.
+  const fs::path dropIn = daemon.configDir() / "conf.d" / "60-given-away.json";
+  harness::writeFile(dropIn, R"({"architectures":["arm64"]})");
+  REQUIRE(::chown(dropIn.c_str(), 65534, 65534) == 0);
+  daemon.start();
+
+  auto r = ctl({"enable", "evil"});
+  CHECK(r.exitCode == 12);  // InterpreterUntrusted
+  CHECK(r.err.find("Refusing interpreter '" + (theirs / "emulator").string() + "' for 'evil': " +
+                   theirs.string() + " is owned by uid 65534, not root") != std::string::npos);
+  CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "evil"));
+  auto status = ctl({"status"});
+  CHECK(status.out.find(dropIn.string() + ": not used: owned by uid 65534, not root") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+  daemon.stop();
 }
