@@ -154,6 +154,21 @@ std::string matchKey(const Entry& entry) {
   return "M:" + std::to_string(entry.offset) + ":" + toHex(masked) + ":" + toHex(mask);
 }
 
+bool matches(const Entry& entry, std::string_view header, std::string_view path) {
+  if (entry.type == MatchType::Extension) {
+    const std::size_t dot = path.rfind('.');
+    return dot != std::string_view::npos && path.substr(dot + 1) == entry.extension;
+  }
+  if (entry.offset + entry.magic.size() > kBinprmBufSize) return false;
+  for (std::size_t i = 0; i < entry.magic.size(); ++i) {
+    const std::size_t at = entry.offset + i;
+    const auto byte = at < header.size() ? static_cast<unsigned char>(header[at]) : 0u;
+    if (((byte ^ static_cast<unsigned char>(entry.magic[i])) & maskAt(entry, i)) != 0)
+      return false;
+  }
+  return true;
+}
+
 bool covers(const Entry& wider, const Entry& narrower) {
   if (wider.type != narrower.type) return false;
   if (wider.type == MatchType::Extension) return wider.extension == narrower.extension;

@@ -41,6 +41,12 @@ std::string matchKey(const Entry& entry);
 /// first, `narrower` would never be used. Entries of different types never cover each other.
 bool covers(const Entry& wider, const Entry& narrower);
 
+/// Whether the kernel would hand a file to this entry (the enabled state aside), as
+/// fs/binfmt_misc.c decides: `header` is the start of the file (the kernel reads 256
+/// bytes; a shorter file is padded with zeros), `path` the file name as given to exec
+/// (an extension is the text after its last '.', wherever that is).
+bool matches(const Entry& entry, std::string_view header, std::string_view path);
+
 /// Canonical flag string: letters sorted in the kernel's order P O C F, duplicates dropped,
 /// O added when C is present (the kernel does the same). Returns nullopt on a letter the
 /// kernel does not accept.

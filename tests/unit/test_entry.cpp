@@ -563,3 +563,30 @@ TEST_CASE("covers: a wider entry takes every binary a narrower one would") {
   ext2.extension = "y";
   CHECK_FALSE(covers(ext, ext2));
 }
+
+TEST_CASE("matches: as the kernel compares a file's first bytes and name") {
+  Entry elf;
+  elf.magic = "\x7f" "ELF\x02";
+  elf.mask = "\xff\xff\xff\xff\xfe";  // ignores the lowest bit of the class byte
+  CHECK(matches(elf, "\x7f" "ELF\x02rest", "/bin/x"));
+  CHECK(matches(elf, "\x7f" "ELF\x03", "/bin/x"));
+  CHECK_FALSE(matches(elf, "\x7f" "ELG\x02", "/bin/x"));
+  CHECK_FALSE(matches(elf, "\x7f" "EL", "/bin/x"));  // a short file reads as zeros after its end
+  Entry zeros;
+  zeros.magic = std::string("AB\0\0", 4);
+  CHECK(matches(zeros, "AB", "/f"));
+  Entry at;
+  at.offset = 3;
+  at.magic = "Z";
+  CHECK(matches(at, "abcZ", "/f"));
+  CHECK_FALSE(matches(at, "Zbcd", "/f"));
+  at.offset = 256;  // beyond what the kernel reads: never
+  CHECK_FALSE(matches(at, std::string(300, 'Z'), "/f"));
+  Entry exe;
+  exe.type = MatchType::Extension;
+  exe.extension = "exe";
+  CHECK(matches(exe, "", "/home/u/app.exe"));
+  CHECK_FALSE(matches(exe, "", "/home/u/app.EXE"));
+  CHECK_FALSE(matches(exe, "", "/home/u.exe/app"));  // the last '.' decides: "exe/app"
+  CHECK_FALSE(matches(exe, "", "app"));
+}
