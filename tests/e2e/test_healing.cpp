@@ -275,7 +275,7 @@ TEST_CASE("healing: a program that keeps undoing an entry meets a back-off, not 
 
   // When the hold ends binfmtd tries once more; the other program has given up by now.
   CHECK(harness::waitFor([&] { return f.whoRuns() == "alpha"; }, 10s));
-  CHECK(count(daemon.log(), "Repaired alpha") == 6);
+  CHECK(harness::waitFor([&] { return count(daemon.log(), "Repaired alpha") == 6; }));
 
   // Or the user decides: a reload retries at once.
   harness::writeKernelFile("alpha", "-1");
