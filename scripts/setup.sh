@@ -10,7 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
-  nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc"
+  nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc
+  bash-completion zsh fish"
 
 missing=""
 for p in $PACKAGES; do
