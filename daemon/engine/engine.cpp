@@ -253,6 +253,25 @@ std::vector<PlannedStep> Engine::preview() const {
   return steps;
 }
 
+CheckResult Engine::check(const std::string& path, const std::string& header) const {
+  CheckInput in;
+  in.header = header.substr(0, kernel::kBinprmBufSize);
+  in.path = path;
+  in.mounted = table_.isMounted();
+  in.owned = ownership_.entries();
+  in.desired = desired_.handlers;
+  in.host = host_;
+  if (in.mounted) {
+    try {
+      in.globalEnabled = table_.globalEnabled();
+      in.actual = table_.list();
+    } catch (const Error&) {
+      in.mounted = false;  // unreadable is as good as absent for running programs
+    }
+  }
+  return engine::check(in);
+}
+
 Engine::Targets Engine::resolveNames(const std::vector<std::string>& names, bool enabling) const {
   Targets targets;
   const auto& config = loaded_.config;

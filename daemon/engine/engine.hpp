@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "engine/check.hpp"
 #include "engine/desired.hpp"
 #include "engine/ownership.hpp"
 #include "engine/plan.hpp"
@@ -103,6 +104,10 @@ class Engine {
   /// A dry run: what reconcile() would do with the config on disk now. Writes nothing
   /// and mounts nothing.
   std::vector<PlannedStep> preview() const;
+
+  /// Which handler the kernel would use for a file (its first bytes and its path, as the
+  /// caller read them), and otherwise why not and the fix. Reads the kernel table now.
+  CheckResult check(const std::string& path, const std::string& header) const;
 
   /// Enables or disables architectures (any alias) or configured handlers, persisted in
   /// the binfmtctl drop-in (runtime: under /run), then reconciles. Every name is checked

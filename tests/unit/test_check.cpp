@@ -8,6 +8,7 @@
 #include "catalog/binary_format.hpp"
 #include "common/files.hpp"
 #include "engine/check.hpp"
+#include "engine_env.hpp"
 
 using namespace binfmtd;
 namespace fs = std::filesystem;
@@ -202,4 +203,21 @@ TEST_CASE("check: Windows, Java, truncated and unknown files; extension handlers
   r = f.check("MZ\x90\x00\x03");
   CHECK(r.verdict == "handled");
   CHECK(r.handler == "wine");
+}
+
+TEST_CASE("check: the engine reads the kernel table and its own state") {
+  enginetest::Env env;
+  testfiles::writeFile(env.mainFile(), enginetest::kOneHandler);
+  auto eng = env.make();
+  REQUIRE(eng.reconcile().result == "ok");
+  auto r = eng.check("/home/user/data.t1", "anything");
+  CHECK(r.verdict == "handled");
+  CHECK(r.handler == "t1");
+  env.kernel.setEnabled("t1", false);
+  r = eng.check("/home/user/data.t1", "anything");
+  CHECK(r.verdict == "unhandled");
+  CHECK(r.fix == "binfmtctl enable t1");
+  env.kernel.mounted = false;
+  CHECK(eng.check("/home/user/data.t1", "anything").reason.find("not mounted") !=
+        std::string::npos);
 }
