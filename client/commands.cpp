@@ -1,13 +1,16 @@
 #include "commands.hpp"
 
+#include <systemd/sd-bus.h>
 #include <time.h>
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <nlohmann/json.hpp>
 
 #include "binfmt1-proxy.hpp"
 #include "errors.hpp"
+#include "polkit_agent.hpp"
 #include "table.hpp"
 
 namespace binfmtctl {
@@ -18,6 +21,16 @@ constexpr const char* kBusName = "org.binfmtd.Binfmt1";
 constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
 constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
 constexpr const char* kManagerInterface = "org.binfmtd.Binfmt1.Manager";
+// binfmtd gives polkit five minutes for a password; wait a little longer than that.
+constexpr auto kInteractiveTimeout = std::chrono::minutes(6);
+
+// sdbus-c++ 1.2 cannot set a message's flags. Its Message keeps the sd_bus_message* in a
+// protected member, which a derived class may name through a pointer to member.
+struct RawMessage : sdbus::Message {
+  static sd_bus_message* of(const sdbus::Message& m) {
+    return static_cast<sd_bus_message*>(m.*&RawMessage::msg_);
+  }
+};
 
 class Manager final
     : public sdbus::ProxyInterfaces<org::binfmtd::Binfmt1::Manager_proxy, sdbus::Properties_proxy> {
@@ -26,6 +39,24 @@ class Manager final
     registerProxy();
   }
   ~Manager() { unregisterProxy(); }
+
+  /// Enable, Disable or Reload. Unless askPassword is false, the call lets polkit ask for
+  /// a password (ALLOW_INTERACTIVE_AUTHORIZATION, as systemctl does) and waits for it.
+  template <typename... Args>
+  std::vector<std::string> change(const char* method, bool askPassword, const Args&... args) {
+    auto call = getProxy().createMethodCall(kManagerInterface, method);
+    std::optional<PolkitAgent> agent;
+    if (askPassword) {
+      sd_bus_message_set_allow_interactive_authorization(RawMessage::of(call), 1);
+      agent.emplace();
+    }
+    ((call << args), ...);
+    auto reply = askPassword ? getProxy().callMethod(call, kInteractiveTimeout)
+                             : getProxy().callMethod(call);
+    std::vector<std::string> changes;
+    reply >> changes;
+    return changes;
+  }
 
  private:
   void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
@@ -231,15 +262,15 @@ int cmdChange(sdbus::IConnection& bus, const Invocation& inv, bool enable) {
   }
   Manager m(bus);
   std::map<std::string, sdbus::Variant> options{{"runtime", sdbus::Variant(inv.runtime)}};
-  auto changes = enable ? m.Enable(inv.args, options) : m.Disable(inv.args, options);
+  auto changes = m.change(enable ? "Enable" : "Disable", inv.askPassword, inv.args, options);
   for (const auto& c : changes) std::printf("%s\n", c.c_str());
   if (changes.empty()) std::printf("Nothing to change.\n");
   return 0;
 }
 
-int cmdReload(sdbus::IConnection& bus) {
+int cmdReload(sdbus::IConnection& bus, const Invocation& inv) {
   Manager m(bus);
-  auto changes = m.Reload();
+  auto changes = m.change("Reload", inv.askPassword);
   for (const auto& c : changes) std::printf("%s\n", c.c_str());
   auto errors = m.ConfigErrors();
   for (const auto& e : errors) std::fprintf(stderr, "config error: %s\n", e.c_str());
@@ -345,7 +376,7 @@ int runCommand(sdbus::IConnection& bus, const Invocation& inv) {
   if (c == "show") return cmdShow(bus, inv);
   if (c == "enable") return cmdChange(bus, inv, true);
   if (c == "disable") return cmdChange(bus, inv, false);
-  if (c == "reload") return cmdReload(bus);
+  if (c == "reload") return cmdReload(bus, inv);
   if (c == "archs") return cmdArchs(bus, inv);
   if (c == "plan") return cmdPlan(bus, inv);
   std::fprintf(stderr, "binfmtctl: unknown command '%s'; see 'binfmtctl --help'\n", c.c_str());

@@ -14,6 +14,7 @@ struct Invocation {
   std::vector<std::string> args;
   bool json = false;
   bool runtime = false;
+  bool askPassword = true;  // changes may let polkit ask for a password (--no-ask-password)
 };
 
 /// Exit codes (binfmtctl(1)): 0 success; 1 failure; 2 usage; 3 binfmtd not reachable;

@@ -1,5 +1,5 @@
 // binfmtctl: the command-line client of binfmtd. It only speaks D-Bus: no kernel and
-// no config access of its own, so it works the same for root and (later) polkit users.
+// no config access of its own, so it works the same for root and for users polkit allows.
 // (import also reads other tools' files: that is its purpose, and binfmtd is not needed.)
 #include <getopt.h>
 
@@ -43,6 +43,8 @@ constexpr const char* kUsage =
     "                       (a directory of NAME files for --format=binfmt-support)\n"
     "  --all                export: foreign entries too;\n"
     "                       import --from=kernel: binfmtd's own entries too\n"
+    "  --no-ask-password    do not let polkit ask for a password (enable, disable,\n"
+    "                       reload); fail instead when it would\n"
     "  -h, --help           show this help\n"
     "      --version        show the version\n"
     "\n"
@@ -56,7 +58,7 @@ int main(int argc, char** argv) {
   binfmtctl::Invocation inv;
   binfmtctl::InteropOptions interop;
   bool interopOption = false;
-  enum { kJson = 256, kRuntime, kVersion, kFrom, kFormat, kOutput, kAll };
+  enum { kJson = 256, kRuntime, kVersion, kFrom, kFormat, kOutput, kAll, kNoAskPassword };
   static const struct option longOptions[] = {
       {"json", no_argument, nullptr, kJson},
       {"runtime", no_argument, nullptr, kRuntime},
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
       {"format", required_argument, nullptr, kFormat},
       {"output", required_argument, nullptr, kOutput},
       {"all", no_argument, nullptr, kAll},
+      {"no-ask-password", no_argument, nullptr, kNoAskPassword},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
       case kFormat: interop.format = optarg; interopOption = true; break;
       case kOutput: interop.output = optarg; interopOption = true; break;
       case kAll: interop.all = interopOption = true; break;
+      case kNoAskPassword: inv.askPassword = false; break;
       case 'h': std::fputs(kUsage, stdout); return 0;
       case kVersion: std::printf("binfmtctl %s\n", BINFMTD_VERSION); return 0;
       default: std::fputs(kUsage, stderr); return binfmtctl::kExitUsage;

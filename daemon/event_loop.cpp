@@ -25,6 +25,9 @@ void check(int r, const char* what) {
 // promise of one second).
 constexpr std::uint64_t kKernelDebounceUsec = 20000;
 
+// D-Bus messages handled per wakeup of the loop.
+constexpr int kBusBatch = 64;
+
 }  // namespace
 
 EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
@@ -154,7 +157,10 @@ int EventLoop::onCheckTimer(sd_event_source*, uint64_t, void* data) {
 int EventLoop::run() { return sd_event_loop(event_); }
 
 void EventLoop::processBus() {
-  while (bus_.processPendingRequest()) {
+  // A bounded batch: under a flood of calls the bus never runs dry, and draining it would
+  // starve the other sources (healing, configuration changes, signals). What is left
+  // keeps the bus source ready, and sd-event takes it again after the others.
+  for (int i = 0; i < kBusBatch && bus_.processPendingRequest(); ++i) {
   }
 }
 

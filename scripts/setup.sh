@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
-  nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc
+  nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
   bash-completion zsh fish man-db"
 
 missing=""

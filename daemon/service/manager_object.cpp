@@ -3,7 +3,6 @@
 #include "build_config.hpp"
 #include "error.hpp"
 #include "log.hpp"
-#include "service/authorization.hpp"
 #include "service/object_path.hpp"
 
 namespace binfmtd::service {
@@ -11,16 +10,63 @@ namespace binfmtd::service {
 namespace {
 
 constexpr const char* kManageAction = "org.binfmtd.manage";
+constexpr const char* kInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+constexpr std::size_t kMaxNames = 256;      // far more than there are architectures
+constexpr std::size_t kMaxNameBytes = 255;  // the kernel's limit for an entry name
 
-[[noreturn]] void rethrowAsDbus(const Error& e) {
-  throw sdbus::Error(std::string(kErrorPrefix) + std::string(errorInfo(e.code()).name),
-                     e.what());
+sdbus::Error toDbus(const Error& e) {
+  return sdbus::Error(std::string(kErrorPrefix) + std::string(errorInfo(e.code()).name),
+                      e.what());
 }
 
 std::string joined(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
   return out;
+}
+
+// Names go on to the engine, the drop-in and the journal: what cannot be a handler or
+// architecture name is refused here, with the reason, before anything looks it up.
+void checkNames(const std::vector<std::string>& names) {
+  auto refuse = [](const std::string& why) {
+    throw toDbus(Error(Errc::NoSuchHandler, why));
+  };
+  if (names.empty()) refuse("No architecture or handler given");
+  if (names.size() > kMaxNames)
+    throw sdbus::Error(kInvalidArgs, "Too many names (" + std::to_string(names.size()) +
+                                         "); at most " + std::to_string(kMaxNames) +
+                                         " per call");
+  for (const auto& name : names) {
+    if (name.empty()) refuse("An empty string is not an architecture or handler name");
+    if (name.size() > kMaxNameBytes)
+      refuse("'" + name.substr(0, 32) + "...' is longer than 255 bytes, the kernel's limit "
+             "for a handler name");
+    for (unsigned char c : name)  // NUL included, though D-Bus strings cannot carry it
+      if (c < 0x20 || c == 0x7f)
+        refuse("An architecture or handler name cannot contain control characters");
+    // '/' only separates the parts of an OCI platform ("linux/arm/v7"), never a path.
+    for (std::size_t start = 0, end = 0; end != std::string::npos; start = end + 1) {
+      end = name.find('/', start);
+      const std::string part = name.substr(start, end - start);
+      if (part.empty() || part == "." || part == "..")
+        refuse("'" + name + "' is not an architecture or handler name: names are not '.' "
+               "or '..', and '/' only separates the parts of a platform such as "
+               "linux/arm/v7");
+    }
+  }
+}
+
+bool runtimeOption(const std::map<std::string, sdbus::Variant>& options) {
+  bool runtime = false;
+  for (const auto& [key, value] : options) {
+    if (key != "runtime")
+      throw sdbus::Error(kInvalidArgs,
+                         "Unknown option '" + key + "'; the only option is 'runtime' (b)");
+    if (!value.containsValueOfType<bool>())
+      throw sdbus::Error(kInvalidArgs, "Option 'runtime' must be a boolean (b)");
+    runtime = value.get<bool>();
+  }
+  return runtime;
 }
 
 }  // namespace
@@ -32,7 +78,8 @@ ManagerObject::ManagerObject(sdbus::IConnection& connection, engine::Engine& eng
       connection_(connection),
       engine_(engine),
       binfmtDir_(std::move(binfmtDir)),
-      onChange_(std::move(onChange)) {
+      onChange_(std::move(onChange)),
+      authority_(connection) {
   registerAdaptor();
 }
 
@@ -112,59 +159,66 @@ ManagerObject::ListArchitectures() {
   return out;
 }
 
-std::vector<std::string> ManagerObject::change(const char* verb,
-                                               const std::vector<std::string>& names,
-                                               const std::map<std::string, sdbus::Variant>& options) {
+void ManagerObject::change(bool enable, Changes&& result, std::vector<std::string> names,
+                           const std::map<std::string, sdbus::Variant>& options) {
+  // A malformed call is answered at once, whoever makes it (sdbus-c++ turns the throw
+  // into the error reply): nobody is asked for a password for a call that cannot work.
+  checkNames(names);
+  const bool runtime = runtimeOption(options);
   const Caller caller = callerOf(*getObject().getCurrentlyProcessedMessage());
-  authorize(caller, kManageAction);
-  bool runtime = false;
-  if (auto it = options.find("runtime"); it != options.end()) {
-    try {
-      runtime = it->second.get<bool>();
-    } catch (const sdbus::Error&) {
-      throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
-                         "option 'runtime' must be a boolean");
-    }
-  }
-  const std::string what = std::string(verb) + " " + joined(names, " ") +
+  const std::string what = std::string(enable ? "enable " : "disable ") + joined(names, " ") +
                            (runtime ? " (runtime)" : "");
-  log::Fields who = {{"CALLER_UID", std::to_string(caller.uid)},
-                     {"CALLER_PID", std::to_string(caller.pid)},
-                     {"CALLER_COMM", caller.command}};
+  // The verdict may come from a later loop iteration; std::function needs a copyable
+  // callable, so the pending reply is shared.
+  auto reply = std::make_shared<Changes>(std::move(result));
+  authority_.authorize(caller, kManageAction, what, [=, this](const sdbus::Error* refusal) {
+    if (refusal != nullptr) return reply->returnError(*refusal);
+    perform(*reply, caller, what, [&] {
+      return enable ? engine_.enable(names, runtime) : engine_.disable(names, runtime);
+    });
+  });
+}
+
+void ManagerObject::perform(Changes& result, const Caller& caller, const std::string& what,
+                            const std::function<std::vector<std::string>()>& work) {
   try {
-    auto changes = std::string(verb) == "enable" ? engine_.enable(names, runtime)
-                                                 : engine_.disable(names, runtime);
-    log::notice(what + " by uid " + std::to_string(caller.uid) + " (pid " +
-                    std::to_string(caller.pid) + ", " + caller.command + "): " +
-                    (changes.empty() ? "no change" : joined(changes, "; ")),
-                who);
+    auto changes = work();
+    logRequest(log::Level::Notice,
+               what + " by " + describe(caller) + ": " +
+                   (changes.empty() ? "no change" : joined(changes, "; ")),
+               caller);
     refresh();
-    return changes;
+    result.returnResults(changes);
   } catch (const Error& e) {
-    log::warning(what + " by uid " + std::to_string(caller.uid) + " failed: " + e.what(), who);
+    logRequest(log::Level::Warning, what + " by " + describe(caller) + " failed: " + e.what(),
+               caller);
     refresh();
-    rethrowAsDbus(e);
+    result.returnError(toDbus(e));
+  } catch (const std::exception& e) {
+    // Running from polkit's reply, nothing above would turn this into an error reply.
+    logRequest(log::Level::Error, what + " by " + describe(caller) + " failed: " + e.what(),
+               caller);
+    result.returnError(sdbus::Error("org.freedesktop.DBus.Error.Failed", e.what()));
   }
 }
 
-std::vector<std::string> ManagerObject::Enable(
-    const std::vector<std::string>& names, const std::map<std::string, sdbus::Variant>& options) {
-  return change("enable", names, options);
+void ManagerObject::Enable(Changes&& result, std::vector<std::string> names,
+                           std::map<std::string, sdbus::Variant> options) {
+  change(true, std::move(result), std::move(names), options);
 }
 
-std::vector<std::string> ManagerObject::Disable(
-    const std::vector<std::string>& names, const std::map<std::string, sdbus::Variant>& options) {
-  return change("disable", names, options);
+void ManagerObject::Disable(Changes&& result, std::vector<std::string> names,
+                            std::map<std::string, sdbus::Variant> options) {
+  change(false, std::move(result), std::move(names), options);
 }
 
-std::vector<std::string> ManagerObject::Reload() {
+void ManagerObject::Reload(Changes&& result) {
   const Caller caller = callerOf(*getObject().getCurrentlyProcessedMessage());
-  authorize(caller, kManageAction);
-  log::info("Reload requested by uid " + std::to_string(caller.uid) + " (pid " +
-            std::to_string(caller.pid) + ", " + caller.command + ")");
-  auto changes = engine_.reconcile().changes;
-  refresh();
-  return changes;
+  auto reply = std::make_shared<Changes>(std::move(result));
+  authority_.authorize(caller, kManageAction, "reload", [=, this](const sdbus::Error* refusal) {
+    if (refusal != nullptr) return reply->returnError(*refusal);
+    perform(*reply, caller, "reload", [&] { return engine_.reconcile().changes; });
+  });
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject::Plan() {
@@ -172,7 +226,7 @@ std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject:
   try {
     for (auto& step : engine_.preview()) out.emplace_back(step.action, step.name, step.reason);
   } catch (const Error& e) {
-    rethrowAsDbus(e);  // binfmt_misc unreadable
+    throw toDbus(e);  // binfmt_misc unreadable
   }
   return out;
 }

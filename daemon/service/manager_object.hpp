@@ -1,6 +1,7 @@
 // The manager object, /org/binfmtd/Binfmt1: translates D-Bus calls into engine calls and
 // engine errors into org.binfmtd.Binfmt1.Error.* replies, and keeps the handler objects
-// in step with the engine's view. No policy of its own beyond authorize().
+// in step with the engine's view. No policy of its own beyond checking its arguments and
+// asking the Authority.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -11,6 +12,7 @@
 
 #include "binfmt1-adaptor.hpp"
 #include "engine/engine.hpp"
+#include "service/authorization.hpp"
 #include "service/handler_object.hpp"
 
 namespace binfmtd::service {
@@ -40,11 +42,13 @@ class ManagerObject final
   std::vector<sdbus::Struct<std::string, std::vector<std::string>, std::string, bool, bool,
                             std::map<std::string, sdbus::Variant>>>
   ListArchitectures() override;
-  std::vector<std::string> Enable(const std::vector<std::string>& names,
-                                  const std::map<std::string, sdbus::Variant>& options) override;
-  std::vector<std::string> Disable(const std::vector<std::string>& names,
-                                   const std::map<std::string, sdbus::Variant>& options) override;
-  std::vector<std::string> Reload() override;
+  // The mutating methods reply later (Method.Async): after polkit has answered.
+  using Changes = sdbus::Result<std::vector<std::string>>;
+  void Enable(Changes&& result, std::vector<std::string> names,
+              std::map<std::string, sdbus::Variant> options) override;
+  void Disable(Changes&& result, std::vector<std::string> names,
+               std::map<std::string, sdbus::Variant> options) override;
+  void Reload(Changes&& result) override;
   std::vector<sdbus::Struct<std::string, std::string, std::string>> Plan() override;
 
   std::string Version() override;
@@ -58,8 +62,12 @@ class ManagerObject final
   uint32_t LastReconcileWrites() override;
   std::vector<std::string> LastReconcileErrors() override;
 
-  std::vector<std::string> change(const char* verb, const std::vector<std::string>& names,
-                                  const std::map<std::string, sdbus::Variant>& options);
+  void change(bool enable, Changes&& result, std::vector<std::string> names,
+              const std::map<std::string, sdbus::Variant>& options);
+  /// Once authorized: runs `work`, logs what it changed (or why it failed), refreshes
+  /// and replies.
+  void perform(Changes& result, const Caller& caller, const std::string& what,
+               const std::function<std::vector<std::string>()>& work);
   void publish(const engine::Status& status);
 
   sdbus::IConnection& connection_;
@@ -68,6 +76,7 @@ class ManagerObject final
   std::function<void(const engine::Status&)> onChange_;
   engine::Status status_;
   std::map<std::string, std::unique_ptr<HandlerObject>> handlers_;
+  Authority authority_;  // last: destroyed first, dropping checks still waiting for polkit
 };
 
 }  // namespace binfmtd::service

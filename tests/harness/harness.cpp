@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,6 +79,10 @@ Result run(const std::vector<std::string>& argvIn, const RunOptions& options) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // Nothing to read: a test run from a terminal must not let a program (binfmtctl's
+    // polkit agent, for one) wait for input there.
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
     int fail = 0;
@@ -259,6 +264,69 @@ void Daemon::stop() {
 }
 
 std::string Daemon::log() const { return readFile(logFile_); }
+
+// --- Polkit ----------------------------------------------------------------------
+
+namespace {
+constexpr const char* kPolkitd = "/usr/lib/polkit-1/polkitd";
+constexpr const char* kPkaction = "/usr/bin/pkaction";
+}  // namespace
+
+bool Polkit::available() { return access(kPolkitd, X_OK) == 0 && access(kPkaction, X_OK) == 0; }
+
+Polkit::Polkit(const std::vector<std::string>& rules) {
+  // Only inside private-binfmt's mount namespace do the bind mounts stay private.
+  if (std::getenv("BINFMTD_TEST_BINFMT_DIR") == nullptr)
+    throw std::runtime_error("Polkit needs the private mount namespace of private-binfmt");
+  const fs::path actions = dir_.path / "actions", rulesDir = dir_.path / "rules.d";
+  const fs::path policy = fs::path(DBUS_POLICY).parent_path() / "org.binfmtd.Binfmt1.policy";
+  writeFile(actions / policy.filename(), readFile(policy));
+  fs::create_directories(rulesDir);
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    writeFile(rulesDir / ("50-test-" + std::to_string(i) + ".rules"), rules[i]);
+  // polkitd reads them as user polkitd.
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path))
+    chmod(entry.path().c_str(), entry.is_directory() ? 0755 : 0644);
+  for (const auto& [source, target] :
+       {std::pair{actions, fs::path("/usr/share/polkit-1/actions")},
+        std::pair{rulesDir, fs::path("/etc/polkit-1/rules.d")}}) {
+    if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      throw std::runtime_error("bind-mounting " + source.string() + " over " + target.string() +
+                               " failed: " + std::strerror(errno));
+    mounts_.push_back(target);
+  }
+
+  const fs::path logFile = dir_.path / "polkitd.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(kPolkitd, kPolkitd, "--no-debug", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool owned = waitFor([&] {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;  // exited: the check below fails
+    }
+    auto r = run({"busctl", "--system", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                  "org.freedesktop.DBus", "NameHasOwner", "s", "org.freedesktop.PolicyKit1"});
+    return r.out.find("true") != std::string::npos;
+  });
+  if (!owned || pid_ < 0) throw std::runtime_error("polkitd did not start; log:\n" + log());
+}
+
+Polkit::~Polkit() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
+  std::cerr << "----- polkitd log -----\n" << log() << "----- end of polkitd log -----\n";
+}
+
+std::string Polkit::log() const { return readFile(dir_.path / "polkitd.log"); }
 
 Result ctl(const std::vector<std::string>& args, const RunOptions& options) {
   std::vector<std::string> argv{BINFMTCTL_BIN};

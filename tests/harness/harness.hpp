@@ -88,6 +88,7 @@ class Daemon {
   void start();
   void stop();  // SIGTERM, wait
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   /// Everything the daemon wrote to stderr so far.
   std::string log() const;
 
@@ -103,6 +104,29 @@ class Daemon {
   pid_t pid_ = -1;
   int logFd_ = -1;
   std::filesystem::path logFile_;
+};
+
+/// polkitd on the TestBus, with binfmtd's action file (systemd/org.binfmtd.Binfmt1.policy)
+/// and `rules` (JavaScript, one file each) as the only actions and admin rules: temporary
+/// directories bind-mounted over /usr/share/polkit-1/actions and /etc/polkit-1/rules.d in
+/// the test's own mount namespace (private-binfmt), so nothing is installed on the
+/// machine. Started as root, polkitd switches to user polkitd. Waits until it owns
+/// org.freedesktop.PolicyKit1.
+class Polkit {
+ public:
+  /// Whether polkitd and pkaction are installed.
+  static bool available();
+
+  explicit Polkit(const std::vector<std::string>& rules = {});
+  ~Polkit();
+  Polkit(const Polkit&) = delete;
+  Polkit& operator=(const Polkit&) = delete;
+  std::string log() const;
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  std::vector<std::filesystem::path> mounts_;
 };
 
 /// The path of binfmtctl, and a shortcut to run it.
