@@ -11,6 +11,7 @@
 #include "binfmt1-proxy.hpp"
 #include "errors.hpp"
 #include "polkit_agent.hpp"
+#include "check_command.hpp"
 #include "table.hpp"
 
 namespace binfmtctl {
@@ -379,6 +380,7 @@ int runCommand(sdbus::IConnection& bus, const Invocation& inv) {
   if (c == "reload") return cmdReload(bus, inv);
   if (c == "archs") return cmdArchs(bus, inv);
   if (c == "plan") return cmdPlan(bus, inv);
+  if (c == "check") return runCheck(bus, inv);
   std::fprintf(stderr, "binfmtctl: unknown command '%s'; see 'binfmtctl --help'\n", c.c_str());
   return kExitUsage;
 }

@@ -221,6 +221,26 @@ void ManagerObject::Reload(Changes&& result) {
   });
 }
 
+std::map<std::string, sdbus::Variant> ManagerObject::Check(
+    const std::string& path, const std::vector<uint8_t>& header,
+    const std::map<std::string, sdbus::Variant>& options) {
+  if (!options.empty())
+    throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                       "Check takes no options yet; unknown option '" + options.begin()->first + "'");
+  if (path.empty() || path.find('\0') != std::string::npos || path.size() > 4096)
+    throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                       "the path must be a non-empty file name of at most 4096 bytes");
+  const auto r = engine_.check(path, std::string(header.begin(), header.end()));
+  return {{"format", sdbus::Variant(r.format)},
+          {"architecture", sdbus::Variant(r.architecture)},
+          {"verdict", sdbus::Variant(r.verdict)},
+          {"handler", sdbus::Variant(r.handler)},
+          {"interpreter", sdbus::Variant(r.interpreter)},
+          {"reason", sdbus::Variant(r.reason)},
+          {"fix", sdbus::Variant(r.fix)},
+          {"notes", sdbus::Variant(r.notes)}};
+}
+
 std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject::Plan() {
   std::vector<sdbus::Struct<std::string, std::string, std::string>> out;
   try {

@@ -50,6 +50,9 @@ class ManagerObject final
                std::map<std::string, sdbus::Variant> options) override;
   void Reload(Changes&& result) override;
   std::vector<sdbus::Struct<std::string, std::string, std::string>> Plan() override;
+  std::map<std::string, sdbus::Variant> Check(
+      const std::string& path, const std::vector<uint8_t>& header,
+      const std::map<std::string, sdbus::Variant>& options) override;
 
   std::string Version() override;
   std::string BinfmtMiscPath() override;

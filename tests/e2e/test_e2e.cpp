@@ -198,3 +198,45 @@ TEST_CASE("an interpreter or a config file someone else controls is refused, by 
   CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
   daemon.stop();
 }
+
+TEST_CASE("binfmtctl check says why a binary does not run, and that it runs once fixed") {
+  if (!prerequisites()) return;
+  harness::TempDir tmp;
+  harness::TestBus bus;
+  harness::Daemon daemon(tmp.path / "root");
+  daemon.start();
+  const std::string busybox = arm64Busybox().string();
+  auto checkJson = [](const std::string& file) {
+    auto r = ctl({"check", "--json", file});
+    INFO(r.err);
+    return std::make_pair(r.exitCode, nlohmann::json::parse(r.out.empty() ? "{}" : r.out));
+  };
+
+  auto [code, j] = checkJson(busybox);
+  CHECK(code == 1);
+  CHECK(j["format"] == "ELF 64-bit LSB, aarch64");
+  CHECK(j["verdict"] == "unhandled");
+  CHECK(j["fix"] == "binfmtctl enable aarch64");
+  auto text = ctl({"check", busybox});
+  CHECK(text.out.find("fails (\"Exec format error\"): no handler for aarch64 is registered") !=
+        std::string::npos);
+  CHECK(text.out.find("fix: binfmtctl enable aarch64") != std::string::npos);
+
+  REQUIRE(ctl({"enable", "aarch64"}).exitCode == 0);
+  std::tie(code, j) = checkJson(busybox);
+  CHECK(code == 0);
+  CHECK(j["verdict"] == "handled");
+  CHECK(j["handler"] == "qemu-aarch64");
+  CHECK(j["notes"].empty());  // F flag: works in containers too
+
+  std::tie(code, j) = checkJson("/bin/sh");
+  CHECK(code == 0);
+  CHECK(j["verdict"] == "native");
+  const fs::path stub = tmp.path / "stub";
+  harness::writeFile(stub, "\x7f" "EL");
+  std::tie(code, j) = checkJson(stub.string());
+  CHECK(code == 1);
+  CHECK(j["reason"].get<std::string>().find("too short") != std::string::npos);
+  CHECK(ctl({"check", (tmp.path / "missing").string()}).exitCode == 1);
+  daemon.stop();
+}

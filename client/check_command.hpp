@@ -1,0 +1,16 @@
+// binfmtctl check FILE: would the kernel run this file, through which handler, and if
+// not, why not and what fixes it. binfmtctl reads the file's first bytes with the user's
+// own rights and sends them with its name: binfmtd never opens a user's path.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "commands.hpp"
+
+namespace binfmtctl {
+
+/// Exit status: 0 when the file would run (natively or through a handler), 1 when exec
+/// would fail, 2 on a usage error.
+int runCheck(sdbus::IConnection& bus, const Invocation& inv);
+
+}  // namespace binfmtctl
