@@ -11,7 +11,7 @@ fi
 
 PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
   nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
-  bash-completion zsh fish man-db"
+  clang-14 libclang-rt-14-dev bash-completion zsh fish man-db"
 
 missing=""
 for p in $PACKAGES; do

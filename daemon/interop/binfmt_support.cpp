@@ -21,18 +21,23 @@ struct Format {
   std::string fixBinary;
 };
 
+// What update-binfmts (Perl's \s, without the newline) strips from the ends of a line.
+constexpr std::string_view kBlanks = " \t\v\f\r";
+
+// update-binfmts reads both formats line by line and drops trailing blanks from each line.
 std::vector<std::string_view> splitLines(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
     const auto end = text.find('\n');
-    lines.push_back(text.substr(0, end));
+    std::string_view line = text.substr(0, end);
+    const auto last = line.find_last_not_of(kBlanks);
+    lines.push_back(line.substr(0, last == std::string_view::npos ? 0 : last + 1));
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
   }
   return lines;
 }
 
 std::string_view trim(std::string_view s) {
-  constexpr std::string_view kBlanks = " \t\r";
   const auto first = s.find_first_not_of(kBlanks);
   if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(kBlanks) - first + 1);
@@ -170,6 +175,15 @@ std::string writeImportFormat(const kernel::Entry& e, std::vector<std::string>& 
     if (field->find(':') != std::string::npos) {
       problems.push_back(subject + "'" + *field +
                          "' contains ':', which update-binfmts cannot register, ignoring");
+      return {};
+    }
+  }
+  // The reader strips blanks at both ends of a value, so they would not come back.
+  for (const std::string* field : {&e.interpreter, &e.extension}) {
+    if (!field->empty() && (kBlanks.find(field->front()) != std::string_view::npos ||
+                            kBlanks.find(field->back()) != std::string_view::npos)) {
+      problems.push_back(subject + "'" + *field +
+                         "' starts or ends with a blank, which an import file cannot hold, ignoring");
       return {};
     }
   }

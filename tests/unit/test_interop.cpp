@@ -405,6 +405,23 @@ TEST_CASE("round trip: binfmt-support import files") {
     CHECK(problems == std::vector<std::string>{
                           "'qemu-aarch64': flag O dropped: binfmt-support can only set it with C"});
   }
+  SECTION("blanks at the ends of a value cannot be written, and trailing ones are not read") {
+    Entry padded = aarch64("PF");
+    padded.interpreter += " ";
+    std::vector<std::string> problems;
+    CHECK(writeImportFormat(padded, problems).empty());
+    CHECK(problems == std::vector<std::string>{
+                          "'qemu-aarch64': '/usr/libexec/qemu-binfmt/aarch64-binfmt-P ' starts or "
+                          "ends with a blank, which an import file cannot hold, ignoring"});
+
+    // update-binfmts drops trailing blanks from every line of its admin database.
+    std::string admin(kAarch64Admin);
+    admin.replace(admin.find("-binfmt-P\n") + 9, 1, " \t\n");
+    const auto read = parseAdminFormat("qemu-aarch64", admin, "f");
+    INFO(joined(read.problems));
+    REQUIRE(read.entries.size() == 1);
+    CHECK(read.entries[0].entry.interpreter == "/usr/libexec/qemu-binfmt/aarch64-binfmt-P");
+  }
 }
 
 TEST_CASE("round trip: binfmtd JSON, read back by binfmtd's own config parser") {
