@@ -1,6 +1,7 @@
 #include "event_loop.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -96,6 +97,9 @@ void EventLoop::watchKernel(const std::filesystem::path& dir) {
   sd_event_source* s = nullptr;
   check(sd_event_add_io(event_, &s, kernelInotify_, EPOLLIN, &EventLoop::onKernelWrite, this),
         "sd_event_add_io");
+  // Kernel events go before D-Bus calls that are ready at the same time, so that
+  // kernelGeneration() never misses one that the wait has already taken in.
+  sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
   sources_.push_back(s);
   // The kernel flags /proc/self/mountinfo with POLLPRI whenever the mount table changes:
   // how an unmount (which on Linux >= 6.7 destroys every entry) and a remount are seen.
@@ -103,6 +107,7 @@ void EventLoop::watchKernel(const std::filesystem::path& dir) {
   if (mountinfo_ < 0) throw std::runtime_error(std::string("/proc/self/mountinfo: ") + strerror(errno));
   check(sd_event_add_io(event_, &s, mountinfo_, EPOLLPRI, &EventLoop::onMountChange, this),
         "sd_event_add_io");
+  sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
   sources_.push_back(s);
   rewatchKernel();
 }
@@ -111,8 +116,10 @@ void EventLoop::rewatchKernel() {
   // Writes to entries and to `register` and `status` show up as IN_MODIFY, removals as
   // IN_DELETE; reads (ours, every check) make no event. A new mount is a new directory:
   // adding the watch again moves it there (the old one ends with the old superblock).
-  if (inotify_add_watch(kernelInotify_, kernelDir_.c_str(),
-                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR) < 0)
+  kernelWatched_ = inotify_add_watch(kernelInotify_, kernelDir_.c_str(),
+                                     IN_MODIFY | IN_CREATE | IN_DELETE | IN_DELETE_SELF |
+                                         IN_ONLYDIR) >= 0;
+  if (!kernelWatched_)
     log::warning("Not watching " + kernelDir_.string() + ": " + std::strerror(errno) +
                  "; changes by other programs are found by the periodic check only");
 }
@@ -131,19 +138,41 @@ void EventLoop::checkAt(std::uint64_t when) {
   sd_event_source_set_enabled(checkTimer_, SD_EVENT_ONESHOT);
 }
 
-int EventLoop::onKernelWrite(sd_event_source*, int fd, uint32_t, void* data) {
+bool EventLoop::drain(int inotifyFd) {
   alignas(struct inotify_event) char buffer[4096];
-  while (::read(fd, buffer, sizeof buffer) > 0) {
+  bool any = false;
+  while (::read(inotifyFd, buffer, sizeof buffer) > 0) any = true;
+  return any;
+}
+
+void EventLoop::kernelChanged() {
+  ++kernelGeneration_;
+  checkAt(now() + kKernelDebounceUsec);
+}
+
+std::uint64_t EventLoop::kernelGeneration() {
+  if (kernelInotify_ < 0 || !kernelWatched_) return ++kernelGeneration_;  // blind: always changed
+  // Both events are queued by the kernel within the write or mount itself.
+  if (drain(kernelInotify_)) kernelChanged();
+  struct pollfd mounts {mountinfo_, POLLPRI, 0};
+  // Polling mountinfo consumes its event, so do here what onMountChange would.
+  if (::poll(&mounts, 1, 0) > 0 && (mounts.revents & POLLPRI) != 0) {
+    rewatchKernel();
+    kernelChanged();
   }
+  return kernelGeneration_;
+}
+
+int EventLoop::onKernelWrite(sd_event_source*, int fd, uint32_t, void* data) {
   auto* self = static_cast<EventLoop*>(data);
-  self->checkAt(now() + kKernelDebounceUsec);
+  if (drain(fd)) self->kernelChanged();
   return 0;
 }
 
 int EventLoop::onMountChange(sd_event_source*, int, uint32_t, void* data) {
   auto* self = static_cast<EventLoop*>(data);
   self->rewatchKernel();
-  self->checkAt(now() + kKernelDebounceUsec);
+  self->kernelChanged();
   return 0;
 }
 

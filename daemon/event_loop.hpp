@@ -42,6 +42,12 @@ class EventLoop {
   void checkAt(std::uint64_t when);
   static std::uint64_t now();
 
+  /// A counter that moves whenever binfmt_misc may have changed: a write to it, a mount
+  /// change, or (when it cannot be watched) every call. It first collects the events the
+  /// kernel has queued but the loop has not dispatched yet, so any change made before the
+  /// call counts. Lets readers skip re-reading an unchanged table.
+  std::uint64_t kernelGeneration();
+
   /// Runs until SIGTERM or SIGINT. Returns the exit code.
   int run();
 
@@ -57,6 +63,8 @@ class EventLoop {
   static int onCheckTimer(sd_event_source*, uint64_t, void* self);
   void processBus();
   void rewatchKernel();
+  void kernelChanged();
+  static bool drain(int inotifyFd);
 
   sdbus::IConnection& bus_;
   Callbacks callbacks_;
@@ -69,6 +77,8 @@ class EventLoop {
   std::filesystem::path kernelDir_;
   int kernelInotify_ = -1;
   int mountinfo_ = -1;
+  bool kernelWatched_ = false;
+  std::uint64_t kernelGeneration_ = 0;
   std::vector<sd_event_source*> sources_;
 };
 

@@ -117,16 +117,19 @@ int main(int argc, char** argv) {
       if (next != 0) loop.checkAt(next);
     };
     manager = std::make_unique<service::ManagerObject>(
-        *bus, engine, options->binfmtDir.string(), [&](const engine::Status& s) {
+        *bus, engine, options->binfmtDir.string(),
+        [&](const engine::Status& s) {
           sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
           scheduleCheck();
-        });
+        },
+        [&] { return loop.kernelGeneration(); });
     for (const auto& dir : options->config.watchDirs()) loop.watch(dir);
 
     reconcile("startup");
     loop.watchKernel(options->binfmtDir);
     // The name last: a client that sees it can rely on the first reconcile being done.
     bus->requestName(service::kBusName);
+    manager->announce();
     sd_notify(0, "READY=1");
     int r = loop.run();
     sd_notify(0, "STOPPING=1");

@@ -20,9 +20,14 @@ std::uint64_t nowRealtimeUsec() {
 }
 
 // The catalogue architecture whose handler name this is ("qemu-aarch64" -> aarch64).
-const catalog::Architecture* architectureForHandler(const std::string& name) {
+// The inverse of catalog::handlerName(), without building a name per catalogue entry: it
+// runs for every handler on every status().
+const catalog::Architecture* architectureForHandler(std::string_view name) {
+  constexpr std::string_view kPrefix = "qemu-";
+  if (!name.starts_with(kPrefix)) return nullptr;
+  name.remove_prefix(kPrefix.size());
   for (const auto& arch : catalog::all())
-    if (catalog::handlerName(arch) == name) return &arch;
+    if (arch.name == name) return &arch;
   return nullptr;
 }
 

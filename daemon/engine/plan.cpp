@@ -19,13 +19,6 @@ std::string difference(const kernel::Entry& want, const kernel::Entry& have) {
   return "definition changed";
 }
 
-const kernel::Entry* findByName(const std::vector<kernel::Entry>& entries,
-                                const std::string& name) {
-  auto it = std::find_if(entries.begin(), entries.end(),
-                         [&](const kernel::Entry& e) { return e.name == name; });
-  return it == entries.end() ? nullptr : &*it;
-}
-
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 // Why an entry of ours differs from the wanted one: the config changed, or someone else

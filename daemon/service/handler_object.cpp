@@ -35,10 +35,11 @@ std::vector<std::string> changedProperties(const engine::HandlerStatus& a,
 
 }  // namespace
 
-HandlerObject::HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status)
+HandlerObject::HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status,
+                             bool announce)
     : AdaptorInterfaces(connection, handlerPath(status.entry.name)), status_(std::move(status)) {
   registerAdaptor();
-  emitInterfacesAddedSignal({kHandlerInterface});
+  if (announce) emitInterfacesAddedSignal({kHandlerInterface});
 }
 
 HandlerObject::~HandlerObject() {
@@ -46,8 +47,8 @@ HandlerObject::~HandlerObject() {
   unregisterAdaptor();
 }
 
-void HandlerObject::update(engine::HandlerStatus status) {
-  auto changed = changedProperties(status_, status);
+void HandlerObject::update(engine::HandlerStatus status, bool announce) {
+  auto changed = announce ? changedProperties(status_, status) : std::vector<std::string>{};
   status_ = std::move(status);
   if (!changed.empty()) emitPropertiesChangedSignal(kHandlerInterface, changed);
 }

@@ -13,13 +13,15 @@ class HandlerObject final
     : public sdbus::AdaptorInterfaces<org::binfmtd::Binfmt1::Handler_adaptor,
                                       sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor> {
  public:
-  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status);
+  /// `announce`: emit InterfacesAdded; false while the bus name is not ours yet, when
+  /// nobody can be listening and GetManagedObjects lists the object anyway.
+  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status, bool announce);
   ~HandlerObject();
   HandlerObject(const HandlerObject&) = delete;
   HandlerObject& operator=(const HandlerObject&) = delete;
 
-  /// Takes a new snapshot and signals the properties that changed.
-  void update(engine::HandlerStatus status);
+  /// Takes a new snapshot and, if `announce`, signals the properties that changed.
+  void update(engine::HandlerStatus status, bool announce);
   const engine::HandlerStatus& status() const { return status_; }
 
  private:

@@ -1,5 +1,9 @@
 #include "service/manager_object.hpp"
 
+#include <time.h>
+
+#include <algorithm>
+
 #include "build_config.hpp"
 #include "error.hpp"
 #include "log.hpp"
@@ -13,6 +17,16 @@ constexpr const char* kManageAction = "org.binfmtd.manage";
 constexpr const char* kInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 constexpr std::size_t kMaxNames = 256;      // far more than there are architectures
 constexpr std::size_t kMaxNameBytes = 255;  // the kernel's limit for an entry name
+// How long ListHandlers may answer from the last reading when binfmt_misc itself has not
+// changed: what it cannot watch (an emulator installed or removed) shows within this.
+constexpr std::uint64_t kMaxStatusAgeUsec = 1000000;
+
+std::uint64_t monotonicUsec() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
 
 sdbus::Error toDbus(const Error& e) {
   return sdbus::Error(std::string(kErrorPrefix) + std::string(errorInfo(e.code()).name),
@@ -73,12 +87,14 @@ bool runtimeOption(const std::map<std::string, sdbus::Variant>& options) {
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, engine::Engine& engine,
                              std::string binfmtDir,
-                             std::function<void(const engine::Status&)> onChange)
+                             std::function<void(const engine::Status&)> onChange,
+                             std::function<std::uint64_t()> kernelGeneration)
     : AdaptorInterfaces(connection, kManagerPath),
       connection_(connection),
       engine_(engine),
       binfmtDir_(std::move(binfmtDir)),
       onChange_(std::move(onChange)),
+      kernelGeneration_(std::move(kernelGeneration)),
       authority_(connection) {
   registerAdaptor();
 }
@@ -88,7 +104,18 @@ ManagerObject::~ManagerObject() {
   unregisterAdaptor();
 }
 
-void ManagerObject::refresh() { publish(engine_.status()); }
+void ManagerObject::refresh() {
+  // The generation first: a change while reading makes the next call read again.
+  if (kernelGeneration_) statusGeneration_ = kernelGeneration_();
+  statusTime_ = monotonicUsec();
+  publish(engine_.status());
+}
+
+bool ManagerObject::fresh() const {
+  return kernelGeneration_ && statusTime_ != 0 &&
+         monotonicUsec() - statusTime_ < kMaxStatusAgeUsec &&
+         kernelGeneration_() == statusGeneration_;
+}
 
 void ManagerObject::repaired(const engine::HealResult& result) {
   emitRepaired(result.repairs, result.problems);
@@ -97,16 +124,19 @@ void ManagerObject::repaired(const engine::HealResult& result) {
 
 void ManagerObject::publish(const engine::Status& status) {
   // Handler objects: drop the vanished, update the known, add the new.
+  std::vector<std::string_view> names;
+  names.reserve(status.handlers.size());
+  for (const auto& h : status.handlers) names.emplace_back(h.entry.name);
+  std::sort(names.begin(), names.end());
   for (auto it = handlers_.begin(); it != handlers_.end();) {
-    bool present = std::any_of(status.handlers.begin(), status.handlers.end(),
-                               [&](const auto& h) { return h.entry.name == it->first; });
+    const bool present = std::binary_search(names.begin(), names.end(), it->first);
     it = present ? std::next(it) : handlers_.erase(it);
   }
   for (const auto& h : status.handlers) {
     if (auto it = handlers_.find(h.entry.name); it != handlers_.end()) {
-      it->second->update(h);
+      it->second->update(h, announced_);
     } else {
-      handlers_.emplace(h.entry.name, std::make_unique<HandlerObject>(connection_, h));
+      handlers_.emplace(h.entry.name, std::make_unique<HandlerObject>(connection_, h, announced_));
     }
   }
 
@@ -123,14 +153,15 @@ void ManagerObject::publish(const engine::Status& status) {
   check(status.last.writes != status_.last.writes, "LastReconcileWrites");
   check(status.last.errors != status_.last.errors, "LastReconcileErrors");
   status_ = status;
-  if (!changed.empty()) emitPropertiesChangedSignal(kManagerInterface, changed);
+  if (announced_ && !changed.empty()) emitPropertiesChangedSignal(kManagerInterface, changed);
   if (onChange_) onChange_(status_);
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
                           sdbus::ObjectPath>>
 ManagerObject::ListHandlers() {
-  refresh();
+  // Re-reading every entry file per call would cost more than the call itself.
+  if (!fresh()) refresh();
   std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
                             sdbus::ObjectPath>>
       out;

@@ -22,14 +22,20 @@ class ManagerObject final
                                       sdbus::Properties_adaptor, sdbus::ObjectManager_adaptor> {
  public:
   /// onChange is called after every refresh (the daemon updates sd_notify STATUS=).
+  /// kernelGeneration moves whenever binfmt_misc may have changed (EventLoop).
   ManagerObject(sdbus::IConnection& connection, engine::Engine& engine, std::string binfmtDir,
-                std::function<void(const engine::Status&)> onChange);
+                std::function<void(const engine::Status&)> onChange,
+                std::function<std::uint64_t()> kernelGeneration);
   ~ManagerObject();
   ManagerObject(const ManagerObject&) = delete;
   ManagerObject& operator=(const ManagerObject&) = delete;
 
   /// Re-reads the engine's view, updates the handler objects and emits PropertiesChanged.
   void refresh();
+
+  /// From now on, signal new objects and changed properties: call it once the bus name
+  /// is ours. Before, nobody can be listening, and signals only cost start-up time.
+  void announce() { announced_ = true; }
 
   /// Announces a repair pass that did or found something (the Repaired signal), then
   /// refreshes.
@@ -72,12 +78,19 @@ class ManagerObject final
   void perform(Changes& result, const Caller& caller, const std::string& what,
                const std::function<std::vector<std::string>()>& work);
   void publish(const engine::Status& status);
+  /// Whether status_ may be served as it is: the kernel has not changed since it was
+  /// read, and it is younger than kMaxStatusAge (interpreters can come and go unseen).
+  bool fresh() const;
 
   sdbus::IConnection& connection_;
   engine::Engine& engine_;
   std::string binfmtDir_;
   std::function<void(const engine::Status&)> onChange_;
+  std::function<std::uint64_t()> kernelGeneration_;
   engine::Status status_;
+  std::uint64_t statusGeneration_ = 0;
+  std::uint64_t statusTime_ = 0;  // CLOCK_MONOTONIC, microseconds
+  bool announced_ = false;
   std::map<std::string, std::unique_ptr<HandlerObject>> handlers_;
   Authority authority_;  // last: destroyed first, dropping checks still waiting for polkit
 };

@@ -233,6 +233,46 @@ TEST_CASE("healing: off in the config, binfmtd leaves the kernel alone between r
   daemon.stop();
 }
 
+// ListHandlers answers from its last reading while binfmt_misc is unchanged; whatever
+// another program does to the table must show in the very next call all the same. With
+// healing off, nothing but the call itself can bring the change to light.
+TEST_CASE("ListHandlers: other programs' changes show in the very next call") {
+  cleanInstance();
+  Fixture f;
+  harness::TestBus bus;
+  harness::Daemon daemon(f.tmp.path / "root");
+  writeConfig(daemon, R"({"healing":{"enabled":false},"handlers":[)" +
+                          handler("alpha", f.interp("alpha")) + "]}");
+  daemon.start();
+  // What `binfmtctl list` says about one handler: absent, or "STATE enabled|disabled".
+  auto listed = [](const std::string& name) -> std::string {
+    auto r = ctl({"list", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    for (const auto& h : nlohmann::json::parse(r.out))
+      if (h["name"] == name)
+        return h["state"].get<std::string>() + (h["enabled"].get<bool>() ? " enabled" : " disabled");
+    return "absent";
+  };
+  REQUIRE(listed("theirs") == "absent");
+  REQUIRE(listed("alpha") == "registered enabled");
+
+  harness::registerEntry(":theirs:M::BFTEST2::" + f.interp("theirs") + ":");
+  CHECK(listed("theirs") == "registered enabled");
+  harness::writeKernelFile("theirs", "0");
+  CHECK(listed("theirs") == "disabled disabled");
+  harness::writeKernelFile("theirs", "-1");
+  CHECK(listed("theirs") == "absent");
+  harness::writeKernelFile("alpha", "0");
+  CHECK(listed("alpha").ends_with(" disabled"));
+
+  // A mount change, seen through /proc/self/mountinfo rather than inotify.
+  REQUIRE(::umount2(harness::Daemon::binfmtDir().c_str(), MNT_DETACH) == 0);
+  CHECK(listed("alpha") == "missing disabled");
+  daemon.stop();
+  cleanInstance();
+}
+
 TEST_CASE("healing: a program that keeps undoing an entry meets a back-off, not a loop") {
   cleanInstance();
   Fixture f;
