@@ -31,9 +31,10 @@ std::string joinPaths(const std::vector<std::filesystem::path>& paths) {
 // A disabled architecture as it would be registered, or with what is known when it
 // could not be (no emulator installed): enough to list it.
 DesiredHandler inactiveArchitecture(const catalog::Architecture& arch, const Host& host,
-                                    const config::ArchitectureRequest& request) {
+                                    const config::ArchitectureRequest& request,
+                                    TrustedDirs& trusted) {
   try {
-    return resolveArchitecture(arch, host, &request);
+    return resolveArchitecture(arch, host, &request, &trusted);
   } catch (const Error&) {
     DesiredHandler d;
     d.architecture = arch.name;
@@ -82,7 +83,8 @@ Host Host::detect() {
 }
 
 DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host& host,
-                                   const config::ArchitectureRequest* request) {
+                                   const config::ArchitectureRequest* request,
+                                   TrustedDirs* trusted) {
   const std::string name(arch.name);
   if (catalog::isHostFamily(arch, host.machine)) {
     throw Error(Errc::NativeArchitecture,
@@ -113,16 +115,18 @@ DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host
     d.entry.flags = emulator->defaultFlags;
   }
   if (request != nullptr && request->flags) d.entry.flags = *request->flags;
-  checkInterpreter(d.entry, request != nullptr && request->allowMissingInterpreter);
+  checkInterpreter(d.entry, request != nullptr && request->allowMissingInterpreter, trusted);
   return d;
 }
 
 DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
   DesiredSet set;
+  TrustedDirs trusted;  // this pass only
   for (const auto& request : config.architectures) {
     const auto* arch = catalog::find(request.name);
     if (!request.enabled) {
-      if (arch != nullptr) set.inactive.push_back(inactiveArchitecture(*arch, host, request));
+      if (arch != nullptr)
+        set.inactive.push_back(inactiveArchitecture(*arch, host, request, trusted));
       continue;
     }
     if (arch == nullptr) {  // the loader resolves names; this guards against a stale one
@@ -131,7 +135,7 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
       continue;
     }
     try {
-      DesiredHandler d = resolveArchitecture(*arch, host, &request);
+      DesiredHandler d = resolveArchitecture(*arch, host, &request, &trusted);
       d.priority = request.priority;
       d.adopt = request.foreign == config::ForeignPolicy::Adopt;
       set.handlers.push_back(std::move(d));
@@ -149,7 +153,7 @@ DesiredSet desiredHandlers(const config::Config& config, const Host& host) {
     d.adopt = spec.foreign == config::ForeignPolicy::Adopt;
     if (spec.enabled) {
       try {
-        checkInterpreter(d.entry, spec.allowMissingInterpreter);
+        checkInterpreter(d.entry, spec.allowMissingInterpreter, &trusted);
       } catch (const Error& e) {
         set.problems.push_back({d.entry.name, "", e.code(), e.what(), spec.source});
         continue;

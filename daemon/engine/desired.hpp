@@ -10,6 +10,7 @@
 #include "catalog/emulators.hpp"
 #include "config/config.hpp"
 #include "errors.hpp"
+#include "engine/trust.hpp"
 #include "kernel/entry.hpp"
 
 namespace binfmtd::engine {
@@ -59,8 +60,10 @@ struct Host {
 /// interpreter and flags overrides applied. Throws Error(NativeArchitecture),
 /// Error(EmulatorNotFound) or Error(InterpreterUntrusted) with the sentence that says
 /// what to do.
+/// `trusted` as for checkInterpreter().
 DesiredHandler resolveArchitecture(const catalog::Architecture& arch, const Host& host,
-                                   const config::ArchitectureRequest* request = nullptr);
+                                   const config::ArchitectureRequest* request = nullptr,
+                                   TrustedDirs* trusted = nullptr);
 
 /// Every enabled item of the config, resolved, with priorities applied: of the handlers
 /// that match the same binaries only the highest priority stays enabled.

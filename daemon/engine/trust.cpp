@@ -54,13 +54,19 @@ void pushComponents(std::vector<std::string>& pending, const std::string& path) 
 
 }  // namespace
 
-void checkInterpreter(const kernel::Entry& entry, bool allowMissing) {
+void checkInterpreter(const kernel::Entry& entry, bool allowMissing, TrustedDirs* trusted) {
   const std::string& path = entry.interpreter;
   if (path.empty() || path.front() != '/') untrusted(entry, "it is not an absolute path");
+  const auto known = [&](const std::string& dir) {
+    return trusted != nullptr && trusted->count(dir) != 0;
+  };
 
   struct stat st {};
-  if (::lstat("/", &st) != 0) untrusted(entry, std::string("/: ") + std::strerror(errno));
-  checkComponent(entry, "/", st);
+  if (!known("/")) {
+    if (::lstat("/", &st) != 0) untrusted(entry, std::string("/: ") + std::strerror(errno));
+    checkComponent(entry, "/", st);
+    if (trusted != nullptr) trusted->insert("/");
+  }
 
   // Walk the path one component at a time, following symlinks by hand, so that every
   // directory and link on the way is checked, not only the final file.
@@ -77,6 +83,10 @@ void checkInterpreter(const kernel::Entry& entry, bool allowMissing) {
       continue;
     }
     const std::string next = current + "/" + part;
+    if (!pending.empty() && known(next)) {  // a directory on the way, checked already
+      current = next;
+      continue;
+    }
     if (::lstat(next.c_str(), &st) != 0) {
       const int err = errno;
       const bool fixBinary = entry.flags.find('F') != std::string::npos;
@@ -100,6 +110,7 @@ void checkInterpreter(const kernel::Entry& entry, bool allowMissing) {
       continue;
     }
     if (!pending.empty() && !S_ISDIR(st.st_mode)) untrusted(entry, next + " is not a directory");
+    if (trusted != nullptr && S_ISDIR(st.st_mode)) trusted->insert(next);
     current = next;
   }
   if (!S_ISREG(st.st_mode)) untrusted(entry, current + " is not a regular file");

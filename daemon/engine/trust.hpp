@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_set>
 
 #include "kernel/entry.hpp"
 
@@ -18,6 +19,12 @@ namespace binfmtd::engine {
 /// (/tmp) is accepted: nobody but the owner can replace what root put in it. A missing
 /// interpreter throws Error(EmulatorNotFound), unless `allowMissing` and the entry has no
 /// F flag (the kernel then opens it only at exec time).
-void checkInterpreter(const kernel::Entry& entry, bool allowMissing);
+///
+/// `trusted`, when given, holds the directories already found trusted in this pass and
+/// gains the ones found now: the same few (/, /usr, /usr/libexec, ...) lead to every
+/// interpreter. Keep it for one pass (one reconcile) only, since owners and modes change.
+using TrustedDirs = std::unordered_set<std::string>;
+void checkInterpreter(const kernel::Entry& entry, bool allowMissing,
+                      TrustedDirs* trusted = nullptr);
 
 }  // namespace binfmtd::engine

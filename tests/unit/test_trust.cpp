@@ -129,6 +129,36 @@ TEST_CASE("trust: writable by group or others, the file or any directory, is ref
         std::string::npos);
 }
 
+TEST_CASE("trust: one pass remembers the directories it trusted, never the others") {
+  if (!asRoot()) return;
+  Tree t;
+  engine::TrustedDirs trusted;
+  CHECK_NOTHROW(engine::checkInterpreter(entryFor(t.program), false, &trusted));
+  CHECK(trusted.count("/") == 1);
+  CHECK(trusted.count(t.dir.string()) == 1);
+  CHECK(trusted.count(t.program.string()) == 0);  // files are checked every time
+
+  // A group-writable directory beside the trusted one is refused, and stays refused.
+  const fs::path open = t.tmp.path / "open";
+  fs::create_directories(open);
+  fs::permissions(open, fs::perms(0775));
+  writeFile(open / "emulator", "#!/bin/sh\n");
+  fs::permissions(open / "emulator", fs::perms(0755));
+  for (int pass = 0; pass < 2; ++pass) {
+    try {
+      engine::checkInterpreter(entryFor(open / "emulator"), false, &trusted);
+      FAIL("an interpreter in a group-writable directory was trusted");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find(open.string() + " is writable by its group") !=
+            std::string::npos);
+    }
+  }
+  CHECK(trusted.count(open.string()) == 0);
+  // The file in a remembered directory is still looked at.
+  fs::permissions(t.program, fs::perms(0757));
+  CHECK_THROWS_AS(engine::checkInterpreter(entryFor(t.program), false, &trusted), Error);
+}
+
 TEST_CASE("trust: symlinks are followed, and every link and directory on the way counts") {
   if (!asRoot()) return;
   Tree t;
