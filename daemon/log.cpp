@@ -1,12 +1,10 @@
 #include "log.hpp"
 
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace binfmtd::log {
 
@@ -31,18 +29,8 @@ bool stderrIsJournal() {
 void init() { toJournal = stderrIsJournal(); }
 
 void write(Level level, std::string_view message, Fields fields) {
-  if (!toJournal) {
-    std::fprintf(stderr, "binfmtd: %.*s\n", static_cast<int>(message.size()), message.data());
-    return;
-  }
-  std::vector<std::string> lines;
-  lines.push_back("MESSAGE=" + std::string(message));
-  lines.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
-  lines.push_back("SYSLOG_IDENTIFIER=binfmtd");
-  for (const auto& [key, value] : fields) lines.push_back(std::string(key) + "=" + value);
-  std::vector<struct iovec> iov;
-  for (auto& l : lines) iov.push_back({l.data(), l.size()});
-  sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+  if (toJournal && toJournalDirectly(level, message, fields)) return;
+  std::fprintf(stderr, "binfmtd: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace binfmtd::log

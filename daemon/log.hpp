@@ -19,6 +19,10 @@ void init();
 
 void write(Level level, std::string_view message, Fields fields = {});
 
+/// Sends one message with its fields to the journal; false when this build cannot (the
+/// daemon links log_journal.cpp, binfmtd-apply log_stderr.cpp: no libsystemd).
+bool toJournalDirectly(Level level, std::string_view message, Fields fields);
+
 inline void error(std::string_view m, Fields f = {}) { write(Level::Error, m, f); }
 inline void warning(std::string_view m, Fields f = {}) { write(Level::Warning, m, f); }
 inline void notice(std::string_view m, Fields f = {}) { write(Level::Notice, m, f); }

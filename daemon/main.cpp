@@ -8,6 +8,7 @@
 #include <memory>
 #include <system_error>
 
+#include "apply.hpp"
 #include "engine/engine.hpp"
 #include "event_loop.hpp"
 #include "kernel/binfmt_fs.hpp"
@@ -19,14 +20,6 @@
 using namespace binfmtd;
 
 namespace {
-
-void logReport(const engine::ReconcileReport& report) {
-  for (const auto& c : report.changes) log::info(c, {{"HANDLER", c.substr(0, c.find(':'))}});
-  for (const auto& e : report.errors) log::error(e);
-  for (const auto& w : report.warnings) log::warning(w);
-  log::info("Reconciled: " + report.result + ", " + std::to_string(report.writes) +
-            " write(s) to binfmt_misc");
-}
 
 void logHeal(const engine::HealResult& result) {
   for (const auto& c : result.repairs)
@@ -49,15 +42,6 @@ std::string statusLine(const engine::Status& s) {
   return line;
 }
 
-void makeDirs(const Options& o) {
-  // The drop-in directories binfmtctl writes to, and our state; watched below.
-  for (const auto& dir : {o.config.adminDir / "conf.d", o.config.runtimeDir / "conf.d",
-                          o.stateDir}) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,18 +49,13 @@ int main(int argc, char** argv) {
   auto options = parseOptions(argc, argv, &exitCode);
   if (!options) return exitCode;
   log::init();
+  if (options->apply) return applyOnce(*options);
   makeDirs(*options);
 
   kernel::BinfmtFs binfmt(options->binfmtDir);
   engine::Host host = engine::Host::detect();
   host.emulators.root = options->emulatorRoot;
   engine::Engine engine(binfmt, options->config, options->stateDir, host);
-
-  if (options->apply) {
-    const auto& report = engine.reconcile();
-    logReport(report);
-    return report.result == "ok" ? 0 : 1;
-  }
 
   try {
     auto bus = sdbus::createSystemBusConnection();

@@ -146,26 +146,46 @@ TEST_CASE("binfmtctl enable arm64 makes arm64 binaries run, and it stays that wa
   CHECK(fs::exists(harness::Daemon::binfmtDir() / "someone-else"));
 }
 
-TEST_CASE("binfmtd --apply reconciles once without a bus") {
+TEST_CASE("binfmtd --apply and binfmtd-apply reconcile once without a bus") {
   if (!prerequisites()) return;
   harness::TempDir tmp;
   harness::Daemon tree(tmp.path / "root");
   harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": ["arm64"]})");
-  auto args = tree.arguments();
-  args.push_back("--apply");
-  auto first = run(args);
-  INFO(first.err);
-  REQUIRE(first.exitCode == 0);
-  CHECK(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+  auto daemonArgs = tree.arguments();
+  daemonArgs.push_back("--apply");
+  auto toolArgs = tree.arguments();
+  toolArgs[0] = BINFMTD_APPLY_BIN;
+  // Either spelling, then the other: they share the ownership record.
+  for (const auto& [first, second] :
+       {std::pair(daemonArgs, toolArgs), std::pair(toolArgs, daemonArgs)}) {
+    INFO(first[0]);
+    harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": ["arm64"]})");
+    auto applied = run(first);
+    INFO(applied.err);
+    REQUIRE(applied.exitCode == 0);
+    CHECK(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
 
-  auto again = run(args);
-  CHECK(again.exitCode == 0);
-  CHECK(again.err.find("0 write(s)") != std::string::npos);
+    auto again = run(second);
+    CHECK(again.exitCode == 0);
+    CHECK(again.err.find("0 write(s)") != std::string::npos);
 
-  harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": []})");
-  auto removed = run(args);
-  CHECK(removed.exitCode == 0);
-  CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+    harness::writeFile(tree.configDir() / "binfmtd.json", R"({"architectures": []})");
+    auto removed = run(second);
+    CHECK(removed.exitCode == 0);
+    CHECK_FALSE(fs::exists(harness::Daemon::binfmtDir() / "qemu-aarch64"));
+  }
+}
+
+// What makes binfmtd-apply start fast: none of the daemon's libraries.
+TEST_CASE("binfmtd-apply needs neither libsdbus-c++, libsystemd nor libstdc++") {
+  auto needed = run({"readelf", "--dynamic", BINFMTD_APPLY_BIN});
+  INFO(needed.err);
+  REQUIRE(needed.exitCode == 0);
+  CHECK(needed.out.find("libc.so") != std::string::npos);  // readelf did list NEEDED
+  for (const char* lib : {"libsdbus-c++", "libsystemd", "libstdc++"}) {
+    INFO(lib);
+    CHECK(needed.out.find(lib) == std::string::npos);
+  }
 }
 
 TEST_CASE("an interpreter or a config file someone else controls is refused, by name") {

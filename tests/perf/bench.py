@@ -156,10 +156,11 @@ class Bench:
         self.a = a
         self.results = {"sections": {}}
         self.binfmtd = os.path.join(a.build, "daemon", "binfmtd")
+        self.binfmtd_apply = os.path.join(a.build, "daemon", "binfmtd-apply")
         self.binfmtctl = os.path.join(a.build, "client", "binfmtctl")
         self.bench_tool = os.path.join(a.build, "tests", "perf", "binfmtd-bench")
         self.update_binfmts = a.update_binfmts
-        for path in (self.binfmtd, self.binfmtctl, self.bench_tool, self.update_binfmts,
+        for path in (self.binfmtd, self.binfmtd_apply, self.binfmtctl, self.bench_tool, self.update_binfmts,
                      SYSTEMD_BINFMT):
             if not os.access(path, os.X_OK):
                 fail(f"{path} is missing: run tests/perf/run.sh, which builds and installs it")
@@ -304,6 +305,7 @@ class Bench:
         log = os.path.join(self.tmp, "apply.log")
         tools = {
             "binfmtd --apply": tree.args("--apply"),
+            "binfmtd-apply": [self.bench.binfmtd_apply, *tree.args()[1:]],
             "systemd-binfmt": [SYSTEMD_BINFMT],
             "systemd-binfmt FILE...": [SYSTEMD_BINFMT, *self.qemu_confs],
             "update-binfmts --enable": self.update_binfmts_args("--enable"),
@@ -328,10 +330,10 @@ class Bench:
         noop = {k: [] for k in tools}
         for i in range(n + 3):
             for name, argv in tools.items():
-                if name == "binfmtd --apply":
+                if name.startswith("binfmtd"):
                     open(log, "w").close()
                 t = self.exec_time(argv, log=log)
-                if name == "binfmtd --apply":
+                if name.startswith("binfmtd"):
                     with open(log) as f:
                         text = f.read()
                     if "ok, 0 write(s)" not in text:

@@ -6,7 +6,8 @@
 #   tests/perf/profile.sh [OUTDIR]          # default /tmp/binfmtd-profile
 #
 # In a user + mount namespace with its own binfmt_misc over /proc/sys/fs/binfmt_misc and
-# a private bus, it profiles: binfmtd --apply of the 29 qemu entries (cold and no-op),
+# a private bus, it profiles: binfmtd --apply and binfmtd-apply of the 29 qemu entries
+# (cold and no-op),
 # systemd-binfmt and update-binfmts doing the same, the daemon from start to READY=1, and
 # the daemon answering 1,000 x (Peer.Ping, ListHandlers, GetAll). It prints each total and
 # writes callgrind.out.* files; look at one with
@@ -49,6 +50,8 @@ cg() { name=$1; shift
 
 flush; cg apply-cold "$BUILD/daemon/binfmtd" $ARGS --apply
 cg apply-noop "$BUILD/daemon/binfmtd" $ARGS --apply
+flush; cg binfmtd-apply-cold "$BUILD/daemon/binfmtd-apply" $ARGS
+cg binfmtd-apply-noop "$BUILD/daemon/binfmtd-apply" $ARGS
 flush; cg systemd-binfmt-cold /usr/lib/systemd/systemd-binfmt
 cg systemd-binfmt-again /usr/lib/systemd/systemd-binfmt
 flush; cg update-binfmts-cold $UB --enable

@@ -13,7 +13,16 @@ import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-TOOLS = ["binfmtd --apply", "systemd-binfmt", "systemd-binfmt FILE...", "update-binfmts --enable"]
+TOOLS = ["binfmtd --apply", "binfmtd-apply", "systemd-binfmt", "systemd-binfmt FILE...",
+         "update-binfmts --enable"]
+OURS = ("binfmtd --apply", "binfmtd-apply")
+
+
+def ours_fastest(section):
+    """(name, median) of the faster of binfmtd's two one-shot spellings in a section."""
+    medians = {k: section[k]["wall"]["median"] for k in OURS if k in section}
+    name = min(medians, key=medians.get)
+    return name, medians[name]
 
 
 def ms(s, digits=2):
@@ -31,18 +40,18 @@ def goals(r):
     out = []
     if "apply_cold" in sec:
         cold = sec["apply_cold"]
-        b = cold["binfmtd --apply"]["wall"]["median"]
+        ours, b = ours_fastest(cold)
         sd = min(cold["systemd-binfmt"]["wall"]["median"],
                  cold["systemd-binfmt FILE..."]["wall"]["median"])
         out.append(("1", "cold apply: binfmtd / systemd-binfmt ≤ 1.0 (the faster systemd-binfmt)",
-                    f"{b:.2f} / {sd:.2f} ms = {b / sd:.2f}", b / sd <= 1.0))
+                    f"{b:.2f} / {sd:.2f} ms = {b / sd:.2f} ({ours})", b / sd <= 1.0))
         noop = sec["apply_noop"]
-        b = noop["binfmtd --apply"]["wall"]["median"]
-        others = {k: v["wall"]["median"] for k, v in noop.items() if k != "binfmtd --apply"}
+        ours, b = ours_fastest(noop)
+        others = {k: v["wall"]["median"] for k, v in noop.items() if k not in OURS}
         fastest = min(others, key=others.get)
         out.append(("2", "no-op apply: binfmtd faster than systemd-binfmt and update-binfmts",
-                    f"{b:.2f} ms vs {others[fastest]:.2f} ms ({fastest}, the fastest other)",
-                    b < others[fastest]))
+                    f"{b:.2f} ms ({ours}) vs {others[fastest]:.2f} ms ({fastest}, the fastest "
+                    "other)", b < others[fastest]))
     if "start_to_ready" in sec:
         s = sec["start_to_ready"]
         worst = max(v["median"] for v in s.values())
