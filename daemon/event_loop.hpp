@@ -42,6 +42,9 @@ class EventLoop {
   void checkAt(std::uint64_t when);
   static std::uint64_t now();
 
+  /// The sd-event loop, for sources of other parts (the probe runner).
+  sd_event* event() const { return event_; }
+
   /// Runs until SIGTERM or SIGINT. Returns the exit code.
   int run();
 

@@ -6,6 +6,7 @@
 
 #include "binfmt1-adaptor.hpp"
 #include "engine/engine.hpp"
+#include "verify/verdict.hpp"
 
 namespace binfmtd::service {
 
@@ -13,7 +14,8 @@ class HandlerObject final
     : public sdbus::AdaptorInterfaces<org::binfmtd::Binfmt1::Handler_adaptor,
                                       sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor> {
  public:
-  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status);
+  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status,
+                verify::Verdict verdict, std::string emulatorVersion);
   ~HandlerObject();
   HandlerObject(const HandlerObject&) = delete;
   HandlerObject& operator=(const HandlerObject&) = delete;
@@ -21,6 +23,9 @@ class HandlerObject final
   /// Takes a new snapshot and signals the properties that changed.
   void update(engine::HandlerStatus status);
   const engine::HandlerStatus& status() const { return status_; }
+
+  /// Takes the verifier's current view and signals what changed.
+  void setVerification(verify::Verdict verdict, std::string emulatorVersion);
 
  private:
   std::string Name() override;
@@ -39,8 +44,14 @@ class HandlerObject final
   int32_t Priority() override;
   std::string ShadowedBy() override;
   std::string SourceFile() override;
+  std::vector<std::string> Platforms() override;
+  std::string Verification() override;
+  std::string VerificationDetail() override;
+  std::string EmulatorVersion() override;
 
   engine::HandlerStatus status_;
+  verify::Verdict verdict_;
+  std::string emulatorVersion_;
 };
 
 }  // namespace binfmtd::service

@@ -1,6 +1,11 @@
 #include "service/manager_object.hpp"
 
+#include <unistd.h>
+
+#include <set>
+
 #include "build_config.hpp"
+#include "catalog/architectures.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "service/object_path.hpp"
@@ -72,12 +77,13 @@ bool runtimeOption(const std::map<std::string, sdbus::Variant>& options) {
 }  // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, engine::Engine& engine,
-                             std::string binfmtDir,
+                             std::string binfmtDir, verify::Verifier& verifier,
                              std::function<void(const engine::Status&)> onChange)
     : AdaptorInterfaces(connection, kManagerPath),
       connection_(connection),
       engine_(engine),
       binfmtDir_(std::move(binfmtDir)),
+      verifier_(verifier),
       onChange_(std::move(onChange)),
       authority_(connection) {
   registerAdaptor();
@@ -102,12 +108,21 @@ void ManagerObject::publish(const engine::Status& status) {
                                [&](const auto& h) { return h.entry.name == it->first; });
     it = present ? std::next(it) : handlers_.erase(it);
   }
+  const bool globalChanged = status.globalEnabled != status_.globalEnabled;
+  status_.globalEnabled = status.globalEnabled;  // subjectOf() reads it
   for (const auto& h : status.handlers) {
+    const verify::Subject subject = subjectOf(h);
+    const std::string version = verifier_.emulatorVersion(h.entry.interpreter);
     if (auto it = handlers_.find(h.entry.name); it != handlers_.end()) {
       it->second->update(h);
+      it->second->setVerification(verifier_.view(subject), version);
     } else {
-      handlers_.emplace(h.entry.name, std::make_unique<HandlerObject>(connection_, h));
+      handlers_.emplace(h.entry.name, std::make_unique<HandlerObject>(
+                                          connection_, h, verifier_.view(subject), version));
     }
+    // binfmtd's own entries are verified whenever a reconcile or repair registered,
+    // replaced or enabled them; others' entries when someone calls Verify.
+    if (h.owned) verifier_.notice(subject);
   }
 
   std::vector<std::string> changed;
@@ -115,7 +130,7 @@ void ManagerObject::publish(const engine::Status& status) {
     if (differs) changed.emplace_back(name);
   };
   check(status.mounted != status_.mounted, "Mounted");
-  check(status.globalEnabled != status_.globalEnabled, "GlobalEnabled");
+  check(globalChanged, "GlobalEnabled");
   check(status.configFiles != status_.configFiles, "ConfigFiles");
   check(status.configErrors != status_.configErrors, "ConfigErrors");
   check(status.last.time != status_.last.time, "LastReconcileTime");
@@ -125,6 +140,102 @@ void ManagerObject::publish(const engine::Status& status) {
   status_ = status;
   if (!changed.empty()) emitPropertiesChangedSignal(kManagerInterface, changed);
   if (onChange_) onChange_(status_);
+}
+
+verify::Subject ManagerObject::subjectOf(const engine::HandlerStatus& h) const {
+  verify::Subject s;
+  s.handler = h.entry.name;
+  s.architecture = h.architecture;
+  s.interpreter = h.entry.interpreter;
+  if (h.inKernel) s.entry = kernel::registerString(h.entry);
+  if (!h.inKernel)
+    s.inactive = "the entry is not registered" +
+                 (h.lastError.empty() ? std::string() : ": " + h.lastError);
+  else if (!h.entry.enabled)
+    s.inactive = "the entry is disabled" +
+                 (h.state == "standby" ? " (" + h.lastError + ")" : std::string());
+  else if (!status_.globalEnabled)
+    s.inactive = "binfmt_misc is disabled as a whole, so no entry runs anything";
+  else if (!h.shadowedBy.empty())
+    s.inactive = "the probe would run through '" + h.shadowedBy +
+                 "', a newer entry for the same binaries that the kernel tries first";
+  return s;
+}
+
+void ManagerObject::verificationChanged() {
+  for (const auto& h : status_.handlers) {
+    auto it = handlers_.find(h.entry.name);
+    if (it == handlers_.end()) continue;
+    const verify::Subject subject = subjectOf(h);
+    it->second->setVerification(verifier_.view(subject),
+                                verifier_.emulatorVersion(h.entry.interpreter));
+    if (h.owned) verifier_.notice(subject);
+  }
+}
+
+std::vector<std::string> ManagerObject::verifyTargets(const std::vector<std::string>& names) const {
+  std::vector<std::string> targets;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& name) {
+    if (seen.insert(name).second) targets.push_back(name);
+  };
+  if (names.empty()) {
+    for (const auto& h : status_.handlers)
+      if (h.inKernel && !h.architecture.empty() &&
+          ::access(verifier_.probeFor(h.architecture).c_str(), R_OK) == 0)
+        add(h.entry.name);
+    return targets;
+  }
+  checkNames(names);
+  for (const auto& name : names) {
+    const bool isHandler = std::any_of(status_.handlers.begin(), status_.handlers.end(),
+                                       [&](const auto& h) { return h.entry.name == name; });
+    if (isHandler) {
+      add(name);
+    } else if (const auto* arch = catalog::find(name)) {
+      add(catalog::handlerName(*arch));
+    } else {
+      throw toDbus(Error(Errc::NoSuchHandler,
+                         "'" + name + "' is neither a known architecture nor a handler; see "
+                         "'binfmtctl archs' and 'binfmtctl status'"));
+    }
+  }
+  return targets;
+}
+
+void ManagerObject::Verify(VerifyResults&& result, std::vector<std::string> names) {
+  refresh();  // the kernel table as it is now
+  const std::vector<std::string> targets = verifyTargets(names);
+  using Record = sdbus::Struct<std::string, std::string, std::string>;
+  struct Pending {
+    VerifyResults reply;
+    std::vector<Record> records;
+    std::size_t left = 0;
+    void settle() {
+      if (--left == 0) reply.returnResults(records);
+    }
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->reply = std::move(result);
+  pending->records.resize(targets.size());
+  pending->left = targets.size() + 1;  // + this function: no reply while still asking
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string& name = targets[i];
+    auto h = std::find_if(status_.handlers.begin(), status_.handlers.end(),
+                          [&](const auto& s) { return s.entry.name == name; });
+    auto record = [pending, i, name](const verify::Verdict& v) {
+      pending->records[i] = Record(name, v.verification, v.detail);
+      pending->settle();
+    };
+    if (h == status_.handlers.end()) {
+      // An architecture asked for by name that has no handler.
+      record({std::string(verify::kUnverified),
+              "no handler '" + name + "' is registered; 'binfmtctl enable' registers it"});
+      continue;
+    }
+    verifier_.verify(subjectOf(*h), record);
+  }
+  pending->settle();
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,

@@ -14,6 +14,7 @@
 #include "engine/engine.hpp"
 #include "service/authorization.hpp"
 #include "service/handler_object.hpp"
+#include "verify/verifier.hpp"
 
 namespace binfmtd::service {
 
@@ -23,6 +24,7 @@ class ManagerObject final
  public:
   /// onChange is called after every refresh (the daemon updates sd_notify STATUS=).
   ManagerObject(sdbus::IConnection& connection, engine::Engine& engine, std::string binfmtDir,
+                verify::Verifier& verifier,
                 std::function<void(const engine::Status&)> onChange);
   ~ManagerObject();
   ManagerObject(const ManagerObject&) = delete;
@@ -34,6 +36,10 @@ class ManagerObject final
   /// Announces a repair pass that did or found something (the Repaired signal), then
   /// refreshes.
   void repaired(const engine::HealResult& result);
+
+  /// The verifier has news (a probe ended, a version became known): the handler objects
+  /// show it, and a handler whose entry changed meanwhile is verified again.
+  void verificationChanged();
 
  private:
   std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
@@ -50,6 +56,8 @@ class ManagerObject final
                std::map<std::string, sdbus::Variant> options) override;
   void Reload(Changes&& result) override;
   std::vector<sdbus::Struct<std::string, std::string, std::string>> Plan() override;
+  using VerifyResults = sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, std::string>>>;
+  void Verify(VerifyResults&& result, std::vector<std::string> names) override;
   std::map<std::string, sdbus::Variant> Check(
       const std::string& path, const std::vector<uint8_t>& header,
       const std::map<std::string, sdbus::Variant>& options) override;
@@ -72,10 +80,14 @@ class ManagerObject final
   void perform(Changes& result, const Caller& caller, const std::string& what,
                const std::function<std::vector<std::string>()>& work);
   void publish(const engine::Status& status);
+  verify::Subject subjectOf(const engine::HandlerStatus& h) const;
+  /// The handler names Verify is about, checked; throws the error reply.
+  std::vector<std::string> verifyTargets(const std::vector<std::string>& names) const;
 
   sdbus::IConnection& connection_;
   engine::Engine& engine_;
   std::string binfmtDir_;
+  verify::Verifier& verifier_;
   std::function<void(const engine::Status&)> onChange_;
   engine::Status status_;
   std::map<std::string, std::unique_ptr<HandlerObject>> handlers_;
