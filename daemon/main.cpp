@@ -94,8 +94,9 @@ int main(int argc, char** argv) {
     std::function<void()> scheduleCheck;  // set once the loop exists
     auto reconcile = [&](const char* why) {
       log::info(std::string("Reconciling: ") + why);
-      logReport(engine.reconcile());
-      manager->refresh();
+      const auto& report = engine.reconcile();
+      logReport(report);
+      manager->reconciled(report.changes);
     };
     EventLoop loop(*bus, {
         .reload =

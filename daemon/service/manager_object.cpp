@@ -96,9 +96,14 @@ ManagerObject::~ManagerObject() {
 
 void ManagerObject::refresh() { publish(engine_.status()); }
 
+void ManagerObject::reconciled(const std::vector<std::string>& changes) {
+  for (const auto& c : changes) verifier_.renew(c.substr(0, c.find(':')));
+  refresh();
+}
+
 void ManagerObject::repaired(const engine::HealResult& result) {
   emitRepaired(result.repairs, result.problems);
-  refresh();
+  reconciled(result.repairs);
 }
 
 void ManagerObject::publish(const engine::Status& status) {
@@ -298,7 +303,7 @@ void ManagerObject::perform(Changes& result, const Caller& caller, const std::st
                what + " by " + describe(caller) + ": " +
                    (changes.empty() ? "no change" : joined(changes, "; ")),
                caller);
-    refresh();
+    reconciled(changes);
     result.returnResults(changes);
   } catch (const Error& e) {
     logRequest(log::Level::Warning, what + " by " + describe(caller) + " failed: " + e.what(),

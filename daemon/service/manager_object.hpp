@@ -33,6 +33,10 @@ class ManagerObject final
   /// Re-reads the engine's view, updates the handler objects and emits PropertiesChanged.
   void refresh();
 
+  /// After a reconcile: refresh, and verify again the handlers it wrote ("name: ..."
+  /// change lines), even when they look as before (registered again after a flush).
+  void reconciled(const std::vector<std::string>& changes);
+
   /// Announces a repair pass that did or found something (the Repaired signal), then
   /// refreshes.
   void repaired(const engine::HealResult& result);

@@ -94,6 +94,10 @@ void Verifier::notice(const Subject& s) {
   start(s, key);
 }
 
+void Verifier::renew(const std::string& handler) {
+  if (auto it = handlers_.find(handler); it != handlers_.end()) it->second.seen.reset();
+}
+
 void Verifier::start(const Subject& s, const Key& key) {
   handlers_[s.handler].running = key;
   if (isQemu(s.interpreter)) askVersion(s.interpreter);

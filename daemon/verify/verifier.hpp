@@ -60,6 +60,10 @@ class Verifier {
   /// view "unverified" until the next Verify.
   void notice(const Subject& subject);
 
+  /// Makes the next notice() for this handler run the probe even if its entry looks the
+  /// same: a repair registered it again, or a reconcile wrote it.
+  void renew(const std::string& handler);
+
   /// The first line of `INTERPRETER --version` for QEMU interpreters (the resolved file
   /// is named qemu-*), as last found for the file as it is now; "" when unknown. A
   /// probe run asks for it when it is not known.

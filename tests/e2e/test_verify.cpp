@@ -196,6 +196,12 @@ TEST_CASE("the probe of every architecture whose emulator is installed runs thro
   CHECK(std::get<2>(again[0]) == detail);
   CHECK(probeRuns(daemon, "qemu-aarch64") == runs);
 
+  // Removed by another program and registered again by a repair: verified again, though
+  // the entry is the same as before.
+  harness::writeKernelFile("qemu-aarch64", "-1");
+  CHECK(harness::waitFor([&] { return probeRuns(daemon, "qemu-aarch64") == runs + 1; }));
+  CHECK(client.text("qemu-aarch64", "Verification") == "passed");
+
   // Non-root callers may verify too (the cache bounds what they can make binfmtd do).
   auto asNobody = harness::run({"busctl", "--system", "call", kBus, "/org/binfmtd/Binfmt1",
                                 "org.binfmtd.Binfmt1.Manager", "Verify", "as", "1", "arm64"},

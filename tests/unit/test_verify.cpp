@@ -269,6 +269,9 @@ TEST_CASE("Verifier: caches per definition, shares runs, says why it did not run
     verifier.notice(gone);
     verifier.notice(arm64);  // registered again (a repair): verified again
     REQUIRE(loop.runUntil([&] { return runs == 2; }));
+    verifier.renew("qemu-aarch64");  // written again without being seen missing
+    verifier.notice(arm64);
+    REQUIRE(loop.runUntil([&] { return runs == 3; }));
   }
 }
 
