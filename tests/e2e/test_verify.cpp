@@ -199,7 +199,7 @@ TEST_CASE("the probe of every architecture whose emulator is installed runs thro
   // Removed by another program and registered again by a repair: verified again, though
   // the entry is the same as before.
   harness::writeKernelFile("qemu-aarch64", "-1");
-  CHECK(harness::waitFor([&] { return probeRuns(daemon, "qemu-aarch64") == runs + 1; }));
+  CHECK(harness::waitFor([&] { return probeRuns(daemon, "qemu-aarch64") > runs; }));
   CHECK(client.text("qemu-aarch64", "Verification") == "passed");
 
   // Non-root callers may verify too (the cache bounds what they can make binfmtd do).
