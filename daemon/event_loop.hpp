@@ -48,6 +48,9 @@ class EventLoop {
   /// call counts. Lets readers skip re-reading an unchanged table.
   std::uint64_t kernelGeneration();
 
+  /// The sd-event loop, for sources of other parts (the probe runner).
+  sd_event* event() const { return event_; }
+
   /// Runs until SIGTERM or SIGINT. Returns the exit code.
   int run();
 

@@ -1,5 +1,6 @@
 // binfmtd: wires the pieces together and does nothing else. The engine reconciles,
 // the service layer speaks D-Bus, the event loop waits.
+#include <signal.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdio>
@@ -14,8 +15,10 @@
 #include "kernel/binfmt_fs.hpp"
 #include "log.hpp"
 #include "options.hpp"
+#include "probe_config.hpp"
 #include "service/manager_object.hpp"
 #include "service/object_path.hpp"
+#include "verify/verifier.hpp"
 
 using namespace binfmtd;
 
@@ -45,6 +48,13 @@ std::string statusLine(const engine::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The probe runner reaps its children with sd_event_add_child, which needs SIGCHLD
+  // blocked in every thread: blocked here, before anything can start one.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+
   int exitCode = 0;
   auto options = parseOptions(argc, argv, &exitCode);
   if (!options) return exitCode;
@@ -63,8 +73,9 @@ int main(int argc, char** argv) {
     std::function<void()> scheduleCheck;  // set once the loop exists
     auto reconcile = [&](const char* why) {
       log::info(std::string("Reconciling: ") + why);
-      logReport(engine.reconcile());
-      manager->refresh();
+      const auto& report = engine.reconcile();
+      logReport(report);
+      manager->reconciled(report.changes);
     };
     EventLoop loop(*bus, {
         .reload =
@@ -95,8 +106,19 @@ int main(int argc, char** argv) {
       if (holdEnd != 0 && (next == 0 || holdEnd < next)) next = holdEnd;
       if (next != 0) loop.checkAt(next);
     };
+    verify::Verifier verifier(
+        loop.event(), options->probeDir, BINFMTD_PROBE_EXIT_STATUS,
+        {.probed =
+             [&](const verify::Subject& s, const verify::Verdict& v) {
+               log::write(v.verification == verify::kFailed ? log::Level::Warning
+                                                            : log::Level::Info,
+                          "Probe for " + s.handler + ": " + v.verification + ", " + v.detail,
+                          {{"HANDLER", s.handler}});
+               manager->verificationChanged();
+             },
+         .versionKnown = [&] { manager->verificationChanged(); }});
     manager = std::make_unique<service::ManagerObject>(
-        *bus, engine, options->binfmtDir.string(),
+        *bus, engine, options->binfmtDir.string(), verifier,
         [&](const engine::Status& s) {
           sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
           scheduleCheck();

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "build_config.hpp"
+#include "probe_config.hpp"
 
 namespace binfmtd {
 
@@ -25,6 +26,8 @@ void usage(FILE* out) {
                "  --vendor-config-dir=DIR vendor configuration directory [/usr/lib/binfmtd]\n"
                "  --state-dir=DIR         where ownership is recorded [/run/binfmtd]\n"
                "  --emulator-root=DIR     look for emulators under DIR [/]\n"
+               "  --probe-dir=DIR         the probe programs, one per architecture\n"
+               "                          [" BINFMTD_PROBE_DIR "]\n"
                "  -h, --help              show this help\n"
                "      --version           show the version\n"
                "\n"
@@ -44,12 +47,13 @@ std::optional<std::filesystem::path> firstOf(const char* env) {
 
 std::optional<Options> parseOptions(int argc, char** argv, int* exitCode) {
   Options o;
+  o.probeDir = BINFMTD_PROBE_DIR;
   if (auto dir = firstOf("CONFIGURATION_DIRECTORY")) o.config.adminDir = *dir;
   if (auto dir = firstOf("RUNTIME_DIRECTORY")) {
     o.config.runtimeDir = *dir;
     o.stateDir = *dir;
   }
-  enum { kApply = 256, kBinfmt, kConfig, kRuntime, kVendor, kState, kEmu, kVersion };
+  enum { kApply = 256, kBinfmt, kConfig, kRuntime, kVendor, kState, kEmu, kProbes, kVersion };
   static const struct option longOptions[] = {
       {"apply", no_argument, nullptr, kApply},
       {"binfmt-dir", required_argument, nullptr, kBinfmt},
@@ -58,6 +62,7 @@ std::optional<Options> parseOptions(int argc, char** argv, int* exitCode) {
       {"vendor-config-dir", required_argument, nullptr, kVendor},
       {"state-dir", required_argument, nullptr, kState},
       {"emulator-root", required_argument, nullptr, kEmu},
+      {"probe-dir", required_argument, nullptr, kProbes},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -72,6 +77,7 @@ std::optional<Options> parseOptions(int argc, char** argv, int* exitCode) {
       case kVendor: o.config.vendorDir = optarg; break;
       case kState: o.stateDir = optarg; break;
       case kEmu: o.emulatorRoot = optarg; break;
+      case kProbes: o.probeDir = optarg; break;
       case 'h': usage(stdout); *exitCode = 0; return std::nullopt;
       case kVersion: std::printf("binfmtd %s\n", BINFMTD_VERSION); *exitCode = 0; return std::nullopt;
       default: usage(stderr); *exitCode = 2; return std::nullopt;

@@ -16,6 +16,7 @@ struct Options {
   config::Paths config;
   std::filesystem::path stateDir = "/run/binfmtd";
   std::filesystem::path emulatorRoot = "/";
+  std::filesystem::path probeDir;  // where the probe programs are; set from the build
 };
 
 /// Parses argv (and systemd's CONFIGURATION_DIRECTORY / RUNTIME_DIRECTORY). Returns

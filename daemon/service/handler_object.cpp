@@ -1,5 +1,6 @@
 #include "service/handler_object.hpp"
 
+#include "catalog/architectures.hpp"
 #include "service/object_path.hpp"
 
 namespace binfmtd::service {
@@ -16,6 +17,7 @@ std::vector<std::string> changedProperties(const engine::HandlerStatus& a,
     if (differs) names.emplace_back(name);
   };
   check(a.architecture != b.architecture, "Architecture");
+  check(a.architecture != b.architecture, "Platforms");
   check(a.entry.interpreter != b.entry.interpreter, "Interpreter");
   check(a.entry.flags != b.entry.flags, "Flags");
   check(a.entry.type != b.entry.type, "Type");
@@ -36,8 +38,12 @@ std::vector<std::string> changedProperties(const engine::HandlerStatus& a,
 }  // namespace
 
 HandlerObject::HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status,
+                             verify::Verdict verdict, std::string emulatorVersion,
                              bool announce)
-    : AdaptorInterfaces(connection, handlerPath(status.entry.name)), status_(std::move(status)) {
+    : AdaptorInterfaces(connection, handlerPath(status.entry.name)),
+      status_(std::move(status)),
+      verdict_(std::move(verdict)),
+      emulatorVersion_(std::move(emulatorVersion)) {
   registerAdaptor();
   if (announce) emitInterfacesAddedSignal({kHandlerInterface});
 }
@@ -71,5 +77,25 @@ std::string HandlerObject::LastError() { return status_.lastError; }
 int32_t HandlerObject::Priority() { return status_.priority; }
 std::string HandlerObject::ShadowedBy() { return status_.shadowedBy; }
 std::string HandlerObject::SourceFile() { return status_.source; }
+
+void HandlerObject::setVerification(verify::Verdict verdict, std::string emulatorVersion,
+                                    bool announce) {
+  std::vector<std::string> changed;
+  if (verdict.verification != verdict_.verification) changed.emplace_back("Verification");
+  if (verdict.detail != verdict_.detail) changed.emplace_back("VerificationDetail");
+  if (emulatorVersion != emulatorVersion_) changed.emplace_back("EmulatorVersion");
+  verdict_ = std::move(verdict);
+  emulatorVersion_ = std::move(emulatorVersion);
+  if (announce && !changed.empty()) emitPropertiesChangedSignal(kHandlerInterface, changed);
+}
+
+std::vector<std::string> HandlerObject::Platforms() {
+  const auto* arch = catalog::find(status_.architecture);
+  if (arch == nullptr || status_.architecture.empty()) return {};
+  return {arch->ociPlatforms.begin(), arch->ociPlatforms.end()};
+}
+std::string HandlerObject::Verification() { return verdict_.verification; }
+std::string HandlerObject::VerificationDetail() { return verdict_.detail; }
+std::string HandlerObject::EmulatorVersion() { return emulatorVersion_; }
 
 }  // namespace binfmtd::service

@@ -6,6 +6,7 @@
 
 #include "binfmt1-adaptor.hpp"
 #include "engine/engine.hpp"
+#include "verify/verdict.hpp"
 
 namespace binfmtd::service {
 
@@ -15,7 +16,8 @@ class HandlerObject final
  public:
   /// `announce`: emit InterfacesAdded; false while the bus name is not ours yet, when
   /// nobody can be listening and GetManagedObjects lists the object anyway.
-  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status, bool announce);
+  HandlerObject(sdbus::IConnection& connection, engine::HandlerStatus status,
+                verify::Verdict verdict, std::string emulatorVersion, bool announce);
   ~HandlerObject();
   HandlerObject(const HandlerObject&) = delete;
   HandlerObject& operator=(const HandlerObject&) = delete;
@@ -23,6 +25,9 @@ class HandlerObject final
   /// Takes a new snapshot and, if `announce`, signals the properties that changed.
   void update(engine::HandlerStatus status, bool announce);
   const engine::HandlerStatus& status() const { return status_; }
+
+  /// Takes the verifier's current view and signals what changed.
+  void setVerification(verify::Verdict verdict, std::string emulatorVersion, bool announce);
 
  private:
   std::string Name() override;
@@ -41,8 +46,14 @@ class HandlerObject final
   int32_t Priority() override;
   std::string ShadowedBy() override;
   std::string SourceFile() override;
+  std::vector<std::string> Platforms() override;
+  std::string Verification() override;
+  std::string VerificationDetail() override;
+  std::string EmulatorVersion() override;
 
   engine::HandlerStatus status_;
+  verify::Verdict verdict_;
+  std::string emulatorVersion_;
 };
 
 }  // namespace binfmtd::service

@@ -1,10 +1,13 @@
 #include "service/manager_object.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "build_config.hpp"
+#include "catalog/architectures.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "service/object_path.hpp"
@@ -86,13 +89,14 @@ bool runtimeOption(const std::map<std::string, sdbus::Variant>& options) {
 }  // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, engine::Engine& engine,
-                             std::string binfmtDir,
+                             std::string binfmtDir, verify::Verifier& verifier,
                              std::function<void(const engine::Status&)> onChange,
                              std::function<std::uint64_t()> kernelGeneration)
     : AdaptorInterfaces(connection, kManagerPath),
       connection_(connection),
       engine_(engine),
       binfmtDir_(std::move(binfmtDir)),
+      verifier_(verifier),
       onChange_(std::move(onChange)),
       kernelGeneration_(std::move(kernelGeneration)),
       authority_(connection) {
@@ -117,9 +121,14 @@ bool ManagerObject::fresh() const {
          kernelGeneration_() == statusGeneration_;
 }
 
+void ManagerObject::reconciled(const std::vector<std::string>& changes) {
+  for (const auto& c : changes) verifier_.renew(c.substr(0, c.find(':')));
+  refresh();
+}
+
 void ManagerObject::repaired(const engine::HealResult& result) {
   emitRepaired(result.repairs, result.problems);
-  refresh();
+  reconciled(result.repairs);
 }
 
 void ManagerObject::publish(const engine::Status& status) {
@@ -132,12 +141,22 @@ void ManagerObject::publish(const engine::Status& status) {
     const bool present = std::binary_search(names.begin(), names.end(), it->first);
     it = present ? std::next(it) : handlers_.erase(it);
   }
+  const bool globalChanged = status.globalEnabled != status_.globalEnabled;
+  status_.globalEnabled = status.globalEnabled;  // subjectOf() reads it
   for (const auto& h : status.handlers) {
+    const verify::Subject subject = subjectOf(h);
+    const std::string version = verifier_.emulatorVersion(h.entry.interpreter);
     if (auto it = handlers_.find(h.entry.name); it != handlers_.end()) {
       it->second->update(h, announced_);
+      it->second->setVerification(verifier_.view(subject), version, announced_);
     } else {
-      handlers_.emplace(h.entry.name, std::make_unique<HandlerObject>(connection_, h, announced_));
+      handlers_.emplace(h.entry.name,
+                        std::make_unique<HandlerObject>(connection_, h, verifier_.view(subject),
+                                                        version, announced_));
     }
+    // binfmtd's own entries are verified whenever a reconcile or repair registered,
+    // replaced or enabled them; others' entries when someone calls Verify.
+    if (h.owned) verifier_.notice(subject);
   }
 
   std::vector<std::string> changed;
@@ -145,7 +164,7 @@ void ManagerObject::publish(const engine::Status& status) {
     if (differs) changed.emplace_back(name);
   };
   check(status.mounted != status_.mounted, "Mounted");
-  check(status.globalEnabled != status_.globalEnabled, "GlobalEnabled");
+  check(globalChanged, "GlobalEnabled");
   check(status.configFiles != status_.configFiles, "ConfigFiles");
   check(status.configErrors != status_.configErrors, "ConfigErrors");
   check(status.last.time != status_.last.time, "LastReconcileTime");
@@ -155,6 +174,102 @@ void ManagerObject::publish(const engine::Status& status) {
   status_ = status;
   if (announced_ && !changed.empty()) emitPropertiesChangedSignal(kManagerInterface, changed);
   if (onChange_) onChange_(status_);
+}
+
+verify::Subject ManagerObject::subjectOf(const engine::HandlerStatus& h) const {
+  verify::Subject s;
+  s.handler = h.entry.name;
+  s.architecture = h.architecture;
+  s.interpreter = h.entry.interpreter;
+  if (h.inKernel) s.entry = kernel::registerString(h.entry);
+  if (!h.inKernel)
+    s.inactive = "the entry is not registered" +
+                 (h.lastError.empty() ? std::string() : ": " + h.lastError);
+  else if (!h.entry.enabled)
+    s.inactive = "the entry is disabled" +
+                 (h.state == "standby" ? " (" + h.lastError + ")" : std::string());
+  else if (!status_.globalEnabled)
+    s.inactive = "binfmt_misc is disabled as a whole, so no entry runs anything";
+  else if (!h.shadowedBy.empty())
+    s.inactive = "the probe would run through '" + h.shadowedBy +
+                 "', a newer entry for the same binaries that the kernel tries first";
+  return s;
+}
+
+void ManagerObject::verificationChanged() {
+  for (const auto& h : status_.handlers) {
+    auto it = handlers_.find(h.entry.name);
+    if (it == handlers_.end()) continue;
+    const verify::Subject subject = subjectOf(h);
+    it->second->setVerification(verifier_.view(subject),
+                                verifier_.emulatorVersion(h.entry.interpreter), announced_);
+    if (h.owned) verifier_.notice(subject);
+  }
+}
+
+std::vector<std::string> ManagerObject::verifyTargets(const std::vector<std::string>& names) const {
+  std::vector<std::string> targets;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& name) {
+    if (seen.insert(name).second) targets.push_back(name);
+  };
+  if (names.empty()) {
+    for (const auto& h : status_.handlers)
+      if (h.inKernel && !h.architecture.empty() &&
+          ::access(verifier_.probeFor(h.architecture).c_str(), R_OK) == 0)
+        add(h.entry.name);
+    return targets;
+  }
+  checkNames(names);
+  for (const auto& name : names) {
+    const bool isHandler = std::any_of(status_.handlers.begin(), status_.handlers.end(),
+                                       [&](const auto& h) { return h.entry.name == name; });
+    if (isHandler) {
+      add(name);
+    } else if (const auto* arch = catalog::find(name)) {
+      add(catalog::handlerName(*arch));
+    } else {
+      throw toDbus(Error(Errc::NoSuchHandler,
+                         "'" + name + "' is neither a known architecture nor a handler; see "
+                         "'binfmtctl archs' and 'binfmtctl status'"));
+    }
+  }
+  return targets;
+}
+
+void ManagerObject::Verify(VerifyResults&& result, std::vector<std::string> names) {
+  refresh();  // the kernel table as it is now
+  const std::vector<std::string> targets = verifyTargets(names);
+  using Record = sdbus::Struct<std::string, std::string, std::string>;
+  struct Pending {
+    VerifyResults reply;
+    std::vector<Record> records;
+    std::size_t left = 0;
+    void settle() {
+      if (--left == 0) reply.returnResults(records);
+    }
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->reply = std::move(result);
+  pending->records.resize(targets.size());
+  pending->left = targets.size() + 1;  // + this function: no reply while still asking
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string& name = targets[i];
+    auto h = std::find_if(status_.handlers.begin(), status_.handlers.end(),
+                          [&](const auto& s) { return s.entry.name == name; });
+    auto record = [pending, i, name](const verify::Verdict& v) {
+      pending->records[i] = Record(name, v.verification, v.detail);
+      pending->settle();
+    };
+    if (h == status_.handlers.end()) {
+      // An architecture asked for by name that has no handler.
+      record({std::string(verify::kUnverified),
+              "no handler '" + name + "' is registered; 'binfmtctl enable' registers it"});
+      continue;
+    }
+    verifier_.verify(subjectOf(*h), record);
+  }
+  pending->settle();
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
@@ -218,7 +333,7 @@ void ManagerObject::perform(Changes& result, const Caller& caller, const std::st
                what + " by " + describe(caller) + ": " +
                    (changes.empty() ? "no change" : joined(changes, "; ")),
                caller);
-    refresh();
+    reconciled(changes);
     result.returnResults(changes);
   } catch (const Error& e) {
     logRequest(log::Level::Warning, what + " by " + describe(caller) + " failed: " + e.what(),

@@ -14,6 +14,7 @@
 #include "engine/engine.hpp"
 #include "service/authorization.hpp"
 #include "service/handler_object.hpp"
+#include "verify/verifier.hpp"
 
 namespace binfmtd::service {
 
@@ -24,6 +25,7 @@ class ManagerObject final
   /// onChange is called after every refresh (the daemon updates sd_notify STATUS=).
   /// kernelGeneration moves whenever binfmt_misc may have changed (EventLoop).
   ManagerObject(sdbus::IConnection& connection, engine::Engine& engine, std::string binfmtDir,
+                verify::Verifier& verifier,
                 std::function<void(const engine::Status&)> onChange,
                 std::function<std::uint64_t()> kernelGeneration);
   ~ManagerObject();
@@ -37,9 +39,17 @@ class ManagerObject final
   /// is ours. Before, nobody can be listening, and signals only cost start-up time.
   void announce() { announced_ = true; }
 
+  /// After a reconcile: refresh, and verify again the handlers it wrote ("name: ..."
+  /// change lines), even when they look as before (registered again after a flush).
+  void reconciled(const std::vector<std::string>& changes);
+
   /// Announces a repair pass that did or found something (the Repaired signal), then
   /// refreshes.
   void repaired(const engine::HealResult& result);
+
+  /// The verifier has news (a probe ended, a version became known): the handler objects
+  /// show it, and a handler whose entry changed meanwhile is verified again.
+  void verificationChanged();
 
  private:
   std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,
@@ -56,6 +66,8 @@ class ManagerObject final
                std::map<std::string, sdbus::Variant> options) override;
   void Reload(Changes&& result) override;
   std::vector<sdbus::Struct<std::string, std::string, std::string>> Plan() override;
+  using VerifyResults = sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, std::string>>>;
+  void Verify(VerifyResults&& result, std::vector<std::string> names) override;
   std::map<std::string, sdbus::Variant> Check(
       const std::string& path, const std::vector<uint8_t>& header,
       const std::map<std::string, sdbus::Variant>& options) override;
@@ -81,10 +93,14 @@ class ManagerObject final
   /// Whether status_ may be served as it is: the kernel has not changed since it was
   /// read, and it is younger than kMaxStatusAge (interpreters can come and go unseen).
   bool fresh() const;
+  verify::Subject subjectOf(const engine::HandlerStatus& h) const;
+  /// The handler names Verify is about, checked; throws the error reply.
+  std::vector<std::string> verifyTargets(const std::vector<std::string>& names) const;
 
   sdbus::IConnection& connection_;
   engine::Engine& engine_;
   std::string binfmtDir_;
+  verify::Verifier& verifier_;
   std::function<void(const engine::Status&)> onChange_;
   std::function<std::uint64_t()> kernelGeneration_;
   engine::Status status_;

@@ -212,7 +212,8 @@ std::vector<std::string> Daemon::arguments() const {
           "--config-dir=" + configDir().string(),
           "--runtime-config-dir=" + runtimeDir().string(),
           "--vendor-config-dir=" + vendorDir().string(),
-          "--state-dir=" + runtimeDir().string()};
+          "--state-dir=" + runtimeDir().string(),
+          "--probe-dir=" PROBE_DIR};
 }
 
 void Daemon::start() {
