@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   for (; optind < argc; ++optind) inv.args.emplace_back(argv[optind]);
   // `binfmtctl help [COMMAND]` and `binfmtctl COMMAND --help`.
   std::string helpFor = help ? inv.command : "";
-  if (inv.command == "help") helpFor = inv.args.empty() ? "" : inv.args.front();
+  if (inv.command == "help" && !help) helpFor = inv.args.empty() ? "" : inv.args.front();
   if (help || inv.command == "help") {
     if (helpFor.empty()) {
       binfmtctl::printUsage(stdout);
