@@ -539,7 +539,9 @@ void printText(const Report& r) {
     for (const auto& a : r.archs)
       t.add({a.arch, markPainted(a.registered), markPainted(a.enabled), markPainted(a.interpreter),
              markPainted(a.executes),
-             a.emulator.empty() ? "-" : a.emulator + (a.isStatic ? " (static)" : " (dynamic)")});
+             a.emulator.empty()                          ? "-"
+             : ::access(a.emulator.c_str(), F_OK) != 0  ? a.emulator + " (not on disk)"
+                                                         : a.emulator + (a.isStatic ? " (static)" : " (dynamic)")});
     t.print(stdout, 2);
     std::size_t idle = 0;
     for (const auto& a : r.archs) {

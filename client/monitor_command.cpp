@@ -58,14 +58,30 @@ std::string toText(const Json& j) {
   return j.dump();
 }
 
-std::string now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
+std::string isoTime(time_t t) {
   tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
+  gmtime_r(&t, &tm);
   char buf[32];
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// Like toText, but times (microseconds since the epoch) in ISO 8601 with microseconds,
+// since successive reconciles are often within one second.
+std::string valueText(const std::string& property, const Json& j) {
+  if (property != "LastReconcileTime" || !j.is_number_unsigned()) return toText(j);
+  const uint64_t usec = j.get<uint64_t>();
+  if (usec == 0) return "never";
+  std::string iso = isoTime(static_cast<time_t>(usec / 1000000));
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lluZ", static_cast<unsigned long long>(usec % 1000000));
+  return iso.substr(0, iso.size() - 1) + frac;
+}
+
+std::string now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return isoTime(ts.tv_sec);
 }
 
 class Monitor {
@@ -206,7 +222,8 @@ class Monitor {
       const Json before = old == known.end() ? Json(nullptr) : toJson(old->second);
       const Json after = toJson(value);
       changes[property] = {{"old", before}, {"new", after}};
-      text += (first ? " " : ", ") + property + ": " + toText(before) + " -> " + toText(after);
+      text += (first ? " " : ", ") + property + ": " + valueText(property, before) + " -> " +
+              valueText(property, after);
       first = false;
       known[property] = value;
     }
