@@ -42,6 +42,16 @@ class Manager final
   }
   ~Manager() { unregisterProxy(); }
 
+  /// Every handler object with its properties (ObjectManager), in one call.
+  std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>
+  managedObjects() {
+    std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>> o;
+    getProxy().callMethod("GetManagedObjects")
+        .onInterface("org.freedesktop.DBus.ObjectManager")
+        .storeResultsTo(o);
+    return o;
+  }
+
   /// Enable, Disable or Reload. Unless askPassword is false, the call lets polkit ask for
   /// a password (ALLOW_INTERACTIVE_AUTHORIZATION, as systemctl does) and waits for it.
   template <typename... Args>
@@ -121,22 +131,20 @@ const char* yesNo(bool b) { return b ? "yes" : "no"; }
 // Whether binfmtd ran each registered handler's probe and how it went (the Handler's
 // Verification property, from binfmtd versions that verify): a summary line, and one line
 // per failure with binfmtd's sentence. Prints nothing when binfmtd does not verify.
-void printVerification(sdbus::IConnection& bus,
-                       const std::vector<sdbus::Struct<std::string, std::string, std::string,
-                                                       std::string, std::string, bool,
-                                                       sdbus::ObjectPath>>& handlers) {
+void printVerification(Manager& m) {
+  auto objects = m.managedObjects();
   std::map<std::string, unsigned> counts;
   std::vector<std::string> failures;
-  for (const auto& h : handlers) {
-    if (h.get<4>() != "registered") continue;
-    Properties props(bus, h.get<6>());
-    PropertyMap p = props.GetAll(kHandlerInterface);
-    auto it = p.find("Verification");
-    if (it == p.end()) return;  // binfmtd does not verify
-    const std::string verdict = it->second.get<std::string>();
+  for (auto& [path, interfaces] : objects) {
+    auto it = interfaces.find(kHandlerInterface);
+    if (it == interfaces.end()) continue;
+    PropertyMap& p = it->second;
+    if (!p.count("Verification") || p["State"].get<std::string>() != "registered") continue;
+    const std::string verdict = p["Verification"].get<std::string>();
     ++counts[verdict];
     if (verdict == "failed")
-      failures.push_back(h.get<0>() + ": " + p["VerificationDetail"].get<std::string>());
+      failures.push_back(p["Name"].get<std::string>() + ": " +
+                         p["VerificationDetail"].get<std::string>());
   }
   if (counts.empty()) return;
   std::string summary;
@@ -185,7 +193,7 @@ int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
   for (std::size_t i = 1; i < files.size(); ++i) std::printf("               %s\n", files[i].c_str());
   for (const auto& e : errors) std::printf(" config error: %s\n", e.c_str());
   for (const auto& e : reconcileErrors) std::printf("      problem: %s\n", e.c_str());
-  printVerification(bus, handlers);
+  printVerification(m);
   // Handlers of binfmtd's that do not work as configured, with the reason.
   for (const auto& h : handlers) {
     const std::string& state = h.get<4>();

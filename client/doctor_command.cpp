@@ -258,10 +258,12 @@ std::optional<ArchRow> rowFromDaemon(const Report& r, const DaemonArch& a) {
 
   row.registered = inKernel ? Mark::Ok : a.configured ? Mark::Fail : Mark::None;
   if (inKernel) {
+    // Disabled on purpose (standby, or by the owner of an entry nobody configured here)
+    // is not a failure; disabled although configured is.
     row.enabled = h->enabled && d.globalEnabled ? Mark::Ok
-                  : h->state == "standby"      ? Mark::None
-                  : a.configured || h->ownership == "foreign" ? Mark::Fail
-                                                               : Mark::None;
+                  : a.configured && h->state != "standby" ? Mark::Fail
+                                                          : Mark::None;
+    if (!h->enabled && !a.configured) row.notes.push_back("disabled by the program that registered it");
     if (h->state == "standby") row.notes.push_back("standby: a handler with a higher priority takes its binaries");
     if (h->state == "shadowed") row.notes.push_back("shadowed: a newer foreign entry takes its binaries");
     if (h->ownership == "foreign") row.notes.push_back("registered by another program (foreign)");
