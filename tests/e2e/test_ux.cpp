@@ -31,6 +31,12 @@ bool qemuInstalled() {
   return ok;
 }
 
+harness::RunOptions withEnv(std::string variable) {
+  harness::RunOptions o;
+  o.env.push_back(std::move(variable));
+  return o;
+}
+
 json doctorJson(const harness::RunOptions& options = {}) {
   auto r = ctl({"doctor", "--json"}, options);
   INFO(r.err);
@@ -508,8 +514,8 @@ TEST_CASE("colour only on a terminal, without NO_COLOR and with TERM other than 
   CHECK(onTty("env TERM=dumb").out.find('\x1b') == std::string::npos);
   // NO_COLOR set but empty does not count (https://no-color.org).
   CHECK(onTty("env TERM=xterm NO_COLOR=").out.find('\x1b') != std::string::npos);
-  const auto piped = ctl({"doctor"}, {{"TERM=xterm"}});
+  const auto piped = ctl({"doctor"}, withEnv("TERM=xterm"));
   CHECK(piped.out.find("problem:") != std::string::npos);
   CHECK(piped.out.find('\x1b') == std::string::npos);
-  CHECK(ctl({"doctor", "--help"}, {{"TERM=xterm"}}).out.find('\x1b') == std::string::npos);
+  CHECK(ctl({"doctor", "--help"}, withEnv("TERM=xterm")).out.find('\x1b') == std::string::npos);
 }
