@@ -281,6 +281,28 @@ TEST_CASE("doctor without binfmtd: the local part, the sentence and the fix") {
   harness::writeKernelFile("qemu-xtest", "-1");
 }
 
+TEST_CASE("doctor recognises WSL: its kernel and its WSLInterop entry") {
+  harness::TempDir tmp;
+  harness::registerEntry(":WSLInterop:M::MZ::/init:P");
+  // A WSL2 kernel's osrelease, bound over the real one in a further mount namespace.
+  harness::writeFile(tmp.path / "osrelease", "5.15.167.4-microsoft-standard-WSL2\n");
+  const std::string script = "mount --bind " + (tmp.path / "osrelease").string() +
+                             " /proc/sys/kernel/osrelease && exec " + BINFMTCTL_BIN +
+                             " doctor --json";
+  auto r = run({"unshare", "--mount", "sh", "-c", script});
+  INFO(r.err);
+  const json d = json::parse(r.out);
+  CHECK(d["wsl"]["detected"] == true);
+  CHECK(d["wsl"]["microsoft_kernel"] == true);
+  CHECK(d["wsl"]["interop_entries"] == json::array({"WSLInterop"}));
+  // And without the WSL kernel, the entry alone still says WSL.
+  const json plain = doctorJson();
+  CHECK(plain["wsl"]["microsoft_kernel"] == false);
+  CHECK(plain["wsl"]["detected"] == true);
+  harness::writeKernelFile("WSLInterop", "-1");
+  CHECK(doctorJson()["wsl"]["detected"] == false);
+}
+
 TEST_CASE("doctor with binfmt_misc unmounted here, and where binfmtd manages it") {
   harness::TempDir tmp;
   harness::TestBus bus;
