@@ -13,6 +13,7 @@
 #include "polkit_agent.hpp"
 #include "check_command.hpp"
 #include "table.hpp"
+#include "terminal.hpp"
 
 namespace binfmtctl {
 
@@ -40,6 +41,16 @@ class Manager final
     registerProxy();
   }
   ~Manager() { unregisterProxy(); }
+
+  /// Every handler object with its properties (ObjectManager), in one call.
+  std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>
+  managedObjects() {
+    std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>> o;
+    getProxy().callMethod("GetManagedObjects")
+        .onInterface("org.freedesktop.DBus.ObjectManager")
+        .storeResultsTo(o);
+    return o;
+  }
 
   /// Enable, Disable or Reload. Unless askPassword is false, the call lets polkit ask for
   /// a password (ALLOW_INTERACTIVE_AUTHORIZATION, as systemctl does) and waits for it.
@@ -117,6 +128,33 @@ Json toJson(const sdbus::Variant& v) {
 
 const char* yesNo(bool b) { return b ? "yes" : "no"; }
 
+// Whether binfmtd ran each registered handler's probe and how it went (the Handler's
+// Verification property, from binfmtd versions that verify): a summary line, and one line
+// per failure with binfmtd's sentence. Prints nothing when binfmtd does not verify.
+void printVerification(Manager& m) {
+  auto objects = m.managedObjects();
+  std::map<std::string, unsigned> counts;
+  std::vector<std::string> failures;
+  for (auto& [path, interfaces] : objects) {
+    auto it = interfaces.find(kHandlerInterface);
+    if (it == interfaces.end()) continue;
+    PropertyMap& p = it->second;
+    if (!p.count("Verification") || p["State"].get<std::string>() != "registered") continue;
+    const std::string verdict = p["Verification"].get<std::string>();
+    ++counts[verdict];
+    if (verdict == "failed")
+      failures.push_back(p["Name"].get<std::string>() + ": " +
+                         p["VerificationDetail"].get<std::string>());
+  }
+  if (counts.empty()) return;
+  std::string summary;
+  for (const char* v : {"passed", "failed", "unverified", "no-probe"})
+    if (counts[v] > 0) summary += (summary.empty() ? "" : ", ") + std::to_string(counts[v]) + " " + v;
+  std::printf(" verification: %s\n", summary.c_str());
+  for (const auto& f : failures)
+    std::printf("       %s: %s\n", term::paint("failed", term::Style::Bad).c_str(), f.c_str());
+}
+
 int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
   Manager m(bus);
   PropertyMap p = m.GetAll(kManagerInterface);
@@ -142,8 +180,9 @@ int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
   }
   std::printf("binfmtd %s\n", p["Version"].get<std::string>().c_str());
   std::printf("  binfmt_misc: %s (%s, %s)\n", p["BinfmtMiscPath"].get<std::string>().c_str(),
-              p["Mounted"].get<bool>() ? "mounted" : "NOT mounted",
-              p["GlobalEnabled"].get<bool>() ? "enabled" : "globally DISABLED");
+              p["Mounted"].get<bool>() ? "mounted" : term::paint("NOT mounted", term::Style::Bad).c_str(),
+              p["GlobalEnabled"].get<bool>() ? "enabled"
+                                             : term::paint("globally DISABLED", term::Style::Bad).c_str());
   std::printf("     handlers: %u owned by binfmtd (%u not as configured), %u foreign\n", owned,
               problems, foreign);
   std::printf("    reconcile: %s at %s, %u write(s)\n", result.empty() ? "none" : result.c_str(),
@@ -154,6 +193,7 @@ int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
   for (std::size_t i = 1; i < files.size(); ++i) std::printf("               %s\n", files[i].c_str());
   for (const auto& e : errors) std::printf(" config error: %s\n", e.c_str());
   for (const auto& e : reconcileErrors) std::printf("      problem: %s\n", e.c_str());
+  printVerification(m);
   // Handlers of binfmtd's that do not work as configured, with the reason.
   for (const auto& h : handlers) {
     const std::string& state = h.get<4>();
@@ -251,6 +291,20 @@ int cmdShow(sdbus::IConnection& bus, const Invocation& inv) {
     if (!mask.empty()) std::printf("         Mask: %s\n", hex(mask).c_str());
   }
   if (!s("SourceFile").empty()) std::printf("       Source: %s\n", s("SourceFile").c_str());
+  // From binfmtd versions that verify emulation; absent before.
+  if (p.count("Platforms") && !p["Platforms"].get<std::vector<std::string>>().empty()) {
+    std::string platforms;
+    for (const auto& x : p["Platforms"].get<std::vector<std::string>>())
+      platforms += (platforms.empty() ? "" : ", ") + x;
+    std::printf("    Platforms: %s\n", platforms.c_str());
+  }
+  if (p.count("EmulatorVersion") && !s("EmulatorVersion").empty())
+    std::printf("     Emulator: %s\n", s("EmulatorVersion").c_str());
+  if (p.count("Verification")) {
+    const std::string detail = p.count("VerificationDetail") ? s("VerificationDetail") : "";
+    std::printf("     Verified: %s%s%s\n", s("Verification").c_str(), detail.empty() ? "" : ": ",
+                detail.c_str());
+  }
   if (!s("LastError").empty()) std::printf("   Last error: %s\n", s("LastError").c_str());
   return 0;
 }

@@ -1,6 +1,7 @@
 // binfmtctl: the command-line client of binfmtd. It only speaks D-Bus: no kernel and
 // no config access of its own, so it works the same for root and for users polkit allows.
-// (import also reads other tools' files: that is its purpose, and binfmtd is not needed.)
+// (import also reads other tools' files: that is its purpose, and binfmtd is not needed;
+// doctor also reads, never writes, what this shell sees of binfmt_misc and the system.)
 #include <getopt.h>
 
 #include <cstdio>
@@ -8,54 +9,11 @@
 
 #include "build_config.hpp"
 #include "commands.hpp"
+#include "doctor_command.hpp"
+#include "help.hpp"
+#include "monitor_command.hpp"
 #include "interop_commands.hpp"
 
-namespace {
-
-constexpr const char* kUsage =
-    "Usage: binfmtctl [OPTIONS] COMMAND [NAME...]\n"
-    "\n"
-    "Control binfmtd, the daemon that keeps binfmt_misc handlers (QEMU, Wine, ...)\n"
-    "registered in the kernel.\n"
-    "\n"
-    "Commands:\n"
-    "  status               daemon, kernel and configuration state\n"
-    "  list                 every binfmt_misc handler, binfmtd's and foreign ones\n"
-    "  show NAME            one handler in detail (a handler or architecture name)\n"
-    "  enable NAME...       enable architectures (arm64, riscv64, linux/arm/v7, ...)\n"
-    "                       or configured handlers, persistently\n"
-    "  disable NAME...      disable them again (removes their kernel entries)\n"
-    "  reload               re-read the configuration and reconcile now\n"
-    "  archs                the known architectures and their installed emulators\n"
-    "  plan                 what a reconcile would do now, without doing it\n"
-    "  check FILE           would FILE run; through which handler; if not, why\n"
-    "                       not and the command that fixes it\n"
-    "  import [PATH...]     print binfmtd.json handlers equal to binfmt.d files\n"
-    "                       (default: its directories), binfmt-support formats or\n"
-    "                       the kernel's foreign entries (see --from)\n"
-    "  export               print binfmtd's handlers as binfmt.d rules (default),\n"
-    "                       binfmt-support format files or binfmtd.json (--format)\n"
-    "\n"
-    "Options:\n"
-    "  --json               machine-readable output (status, list, show, archs, plan,\n"
-    "                       check)\n"
-    "  --runtime            enable/disable until the next reboot only\n"
-    "  --from=SOURCE        import from binfmt.d (default), binfmt-support or kernel\n"
-    "  --format=FORMAT      export as binfmt.d (default), binfmt-support or json\n"
-    "  --output=PATH        import/export: write PATH atomically, not stdout\n"
-    "                       (a directory of NAME files for --format=binfmt-support)\n"
-    "  --all                export: foreign entries too;\n"
-    "                       import --from=kernel: binfmtd's own entries too\n"
-    "  --no-ask-password    do not let polkit ask for a password (enable, disable,\n"
-    "                       reload); fail instead when it would\n"
-    "  -h, --help           show this help\n"
-    "      --version        show the version\n"
-    "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error, 3 binfmtd not running,\n"
-    "4 permission denied, 5 unknown name, 6 invalid configuration, 7 emulator missing,\n"
-    "8 native architecture; see binfmtctl(1) for the rest.\n";
-
-}  // namespace
 
 int main(int argc, char** argv) {
   binfmtctl::Invocation inv;
@@ -74,6 +32,7 @@ int main(int argc, char** argv) {
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
   };
+  bool help = false;
   int c;
   while ((c = getopt_long(argc, argv, "h", longOptions, nullptr)) != -1) {
     switch (c) {
@@ -84,17 +43,39 @@ int main(int argc, char** argv) {
       case kOutput: interop.output = optarg; interopOption = true; break;
       case kAll: interop.all = interopOption = true; break;
       case kNoAskPassword: inv.askPassword = false; break;
-      case 'h': std::fputs(kUsage, stdout); return 0;
+      case 'h': help = true; break;
       case kVersion: std::printf("binfmtctl %s\n", BINFMTD_VERSION); return 0;
-      default: std::fputs(kUsage, stderr); return binfmtctl::kExitUsage;
+      default: binfmtctl::printUsage(stderr); return binfmtctl::kExitUsage;
     }
   }
   if (optind >= argc) {
-    std::fputs(kUsage, stderr);
-    return binfmtctl::kExitUsage;
+    binfmtctl::printUsage(help ? stdout : stderr);
+    return help ? 0 : binfmtctl::kExitUsage;
   }
   inv.command = argv[optind++];
   for (; optind < argc; ++optind) inv.args.emplace_back(argv[optind]);
+  // `binfmtctl help [COMMAND]` and `binfmtctl COMMAND --help`.
+  std::string helpFor = help ? inv.command : "";
+  if (inv.command == "help" && !help) helpFor = inv.args.empty() ? "" : inv.args.front();
+  if (help || inv.command == "help") {
+    if (helpFor.empty()) {
+      binfmtctl::printUsage(stdout);
+      return 0;
+    }
+    const auto* command = binfmtctl::findCommand(helpFor);
+    if (command == nullptr) {
+      std::fprintf(stderr, "binfmtctl: unknown command '%s'; the commands are: %s\n",
+                   helpFor.c_str(), binfmtctl::commandNames().c_str());
+      return binfmtctl::kExitUsage;
+    }
+    binfmtctl::printCommandHelp(stdout, *command);
+    return 0;
+  }
+  if (binfmtctl::findCommand(inv.command) == nullptr) {
+    std::fprintf(stderr, "binfmtctl: unknown command '%s'; the commands are: %s\n",
+                 inv.command.c_str(), binfmtctl::commandNames().c_str());
+    return binfmtctl::kExitUsage;
+  }
   if (inv.runtime && inv.command != "enable" && inv.command != "disable") {
     std::fprintf(stderr, "binfmtctl: --runtime only applies to enable and disable\n");
     return binfmtctl::kExitUsage;
@@ -110,6 +91,9 @@ int main(int argc, char** argv) {
     // import and export connect only when they need binfmtd: importing files works without it.
     if (binfmtctl::isInteropCommand(inv.command))
       return binfmtctl::runInteropCommand(inv.command, inv.args, interop);
+    // doctor reports on the machine also without a bus; monitor waits for binfmtd.
+    if (inv.command == "doctor") return binfmtctl::runDoctor(inv);
+    if (inv.command == "monitor") return binfmtctl::runMonitor(inv);
     auto bus = sdbus::createSystemBusConnection();
     return binfmtctl::runCommand(*bus, inv);
   } catch (const sdbus::Error& e) {

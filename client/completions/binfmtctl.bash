@@ -12,7 +12,7 @@ _binfmtctl() {
     local cur prev words cword
     _init_completion -s || return
 
-    local commands="status list show enable disable reload archs plan import export"
+    local commands="status list show enable disable reload archs plan doctor monitor import export help"
     local options="--json --runtime --no-ask-password --from= --format= --output= --all --help --version"
 
     case $prev in
@@ -38,6 +38,7 @@ _binfmtctl() {
         enable) COMPREPLY=($(compgen -W "$(_binfmtctl_archs) $(_binfmtctl_handlers)" -- "$cur")) ;;
         disable | show) COMPREPLY=($(compgen -W "$(_binfmtctl_handlers) $(_binfmtctl_archs)" -- "$cur")) ;;
         import) _filedir ;;
+        help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
     esac
 }
 complete -F _binfmtctl binfmtctl

@@ -37,13 +37,17 @@ out=$(bash --norc --noprofile -c '
     complete_line binfmtctl --format = js
     complete_line binfmtctl enable ""
     complete_line binfmtctl st
+    complete_line binfmtctl do
+    complete_line binfmtctl help mo
 ' bash "$dir" 2>&1)
 expect "bash loads and completes" "$out" "enable
 --format=
 binfmt.d binfmt-support
 json
 
-status"
+status
+doctor
+monitor"
 
 # bash, with a daemon that answers: architecture and handler names.
 out=$(bash --norc --noprofile -c '
