@@ -64,13 +64,33 @@ std::optional<FileStart> readStart(const std::string& file) {
   return start;
 }
 
-// Whether this process's root is not PID 1's (a chroot or a container). Only root may
-// look at /proc/1/root; for others the answer is "no" (unknown), which only changes the
-// wording of the diagnosis, never the verdict.
+// The parent of a process, from /proc/PID/stat ("pid (comm) state ppid ..."); 0 if gone.
+pid_t parentOf(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 1));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+// Whether this process's root is not the one it was started from (a chroot, or a
+// container): the root of the nearest ancestor we may look at (/proc/PID/root, only for
+// our own processes or as root) differs from ours. Unknown counts as "no": it only
+// changes the wording of the diagnosis, never the verdict.
 bool otherRoot() {
-  struct stat mine {}, init {};
-  if (::stat("/", &mine) != 0 || ::stat("/proc/1/root/", &init) != 0) return false;
-  return mine.st_dev != init.st_dev || mine.st_ino != init.st_ino;
+  struct stat mine {};
+  if (::stat("/", &mine) != 0) return false;
+  for (pid_t pid = parentOf(::getpid()); pid > 0; pid = pid == 1 ? 0 : parentOf(pid)) {
+    struct stat theirs {};
+    if (::stat(("/proc/" + std::to_string(pid) + "/root/").c_str(), &theirs) != 0) continue;
+    if (theirs.st_dev != mine.st_dev || theirs.st_ino != mine.st_ino) return true;
+  }
+  return false;
 }
 
 std::uint64_t userNamespace() {
@@ -162,9 +182,11 @@ int runCheck(sdbus::IConnection& bus, const Invocation& inv) {
   Result r = callCheck(bus, file, start->header, options);
   // An entry without F: the kernel opens its interpreter in this root when the program
   // starts. Only this process can look there, so it asks again with what it found.
+  // ("command" is set whenever exec would start the interpreter, also for a file that
+  // would then fail, such as a truncated one.)
   const std::string interpreter = text(r, "interpreter");
-  if (text(r, "verdict") == "handled" && text(r, "flags").find('F') == std::string::npos &&
-      ::access(interpreter.c_str(), X_OK) != 0) {
+  if (!lines(r, "command").empty() && !interpreter.empty() &&
+      text(r, "flags").find('F') == std::string::npos && ::access(interpreter.c_str(), X_OK) != 0) {
     options["hidden-interpreter"] = sdbus::Variant(interpreter);
     r = callCheck(bus, file, start->header, options);
   }

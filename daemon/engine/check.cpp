@@ -157,8 +157,10 @@ void handledBy(const CheckInput& in, const kernel::Entry& e, const catalog::Bina
                  e.interpreter + " does not exist or is not executable; binfmtd's " +
                  inQuotes(hidden->name) + " would run it, but the kernel tries the newest entry "
                  "first";
-      r.fix = "echo -1 > " + in.binfmtDir + "/" + e.name + " (or give " +
-              inQuotes(hidden->name) + " a \"priority\" above 0 in the configuration)";
+      r.fix = "echo -1 > " + in.binfmtDir + "/" + e.name;
+      r.notes.push_back("or give " + inQuotes(hidden->name) + " a \"priority\" above 0 in the "
+                        "configuration: binfmtd then registers it again after " +
+                        inQuotes(e.name));
       return;
     }
     r.reason = inQuotes(e.name) + " takes it, but its interpreter " + e.interpreter +
@@ -247,6 +249,11 @@ bool cutShort(const CheckInput& in, const catalog::BinaryFormat& format) {
 void truncated(const CheckInput& in, const catalog::BinaryFormat& format, CheckResult& r) {
   const std::string size = std::to_string(in.caller.size);
   const std::string needed = std::to_string(format.minimumSize);
+  if (r.verdict == "broken") {  // exec fails before the missing part matters
+    r.notes.push_back("the file is also truncated (" + size + " bytes, its ELF header needs at "
+                      "least " + needed + "): copy or download it again");
+    return;
+  }
   const std::string cut = "the file is truncated (" + size + " bytes, its ELF header needs at least " +
                           needed + ")";
   if (r.verdict == "handled" || r.verdict == "native") {
@@ -289,8 +296,9 @@ void otherInstance(const CheckInput& in, const kernel::Entry* wouldMatch, CheckR
     r.handler = wouldMatch->name;
     r.interpreter = wouldMatch->interpreter;
     r.flags = wouldMatch->flags;
+    r.reason += "; register " + inQuotes(wouldMatch->name) + " in this namespace's own table";
     r.fix = "printf '%s' " + shellQuoted(kernel::registerString(*wouldMatch)) +
-            " > /proc/sys/fs/binfmt_misc/register (in this namespace)";
+            " > /proc/sys/fs/binfmt_misc/register";
   } else {
     r.fix = "register a handler in this namespace's /proc/sys/fs/binfmt_misc/register, or run "
             "it outside the namespace";
@@ -350,6 +358,11 @@ CheckResult check(const CheckInput& in) {
                                              : format.interpreter) +
                  " with it (check that program the same way if it fails)";
       r.command = scriptCommand(in, format);
+      if (!format.interpreter.empty() && in.caller.hiddenInterpreter == format.interpreter) {
+        fail(r, "broken", "interpreter-missing", kNoEntry);
+        r.reason = "a script for " + format.interpreter + ", which does not exist here";
+        r.fix = "install " + format.interpreter + ", or change the script's first line";
+      }
     }
     if (own && in.caller.binfmtEntries != 0)
       r.notes.push_back("this user namespace has a binfmt_misc instance of its own, which "

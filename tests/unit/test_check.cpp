@@ -85,6 +85,11 @@ TEST_CASE("check: a native binary and a script run without a handler") {
   r = f.check("#!/bin/sh\n");
   CHECK(r.verdict == "native");
   CHECK(r.interpreter == "/bin/sh");
+  f.in.caller.hiddenInterpreter = "/bin/sh";  // binfmtctl did not find it in the caller's root
+  r = f.check("#!/bin/sh\n");
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "interpreter-missing");
+  CHECK(r.error == "No such file or directory");
 }
 
 TEST_CASE("check: no handler, with or without an emulator installed") {
@@ -173,8 +178,9 @@ TEST_CASE("check: a newer foreign entry shadows binfmtd's") {
   CHECK(r.handler == "s390x-other");
   CHECK(r.error == "No such file or directory");
   CHECK(r.reason.find("shadowed by 's390x-other' registered later") == 0);
-  CHECK(r.fix == "echo -1 > /proc/sys/fs/binfmt_misc/s390x-other (or give 'qemu-s390x' a "
-                 "\"priority\" above 0 in the configuration)");
+  CHECK(r.fix == "echo -1 > /proc/sys/fs/binfmt_misc/s390x-other");
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("or give 'qemu-s390x' a \"priority\" above 0") == 0);
 }
 
 TEST_CASE("check: binfmt_misc unmounted or disabled as a whole") {
@@ -318,7 +324,9 @@ TEST_CASE("check: a user namespace with its own binfmt_misc instance") {
   CHECK(r.verdict == "unhandled");
   CHECK(r.cause == "user-namespace");
   CHECK(r.reason == "you are in a user namespace with its own empty binfmt_misc instance: the "
-                    "kernel looks only there, not at the handlers binfmtd manages");
+                    "kernel looks only there, not at the handlers binfmtd manages; register "
+                    "'qemu-aarch64' in this namespace's own table");
+  CHECK(r.fix.find(" > /proc/sys/fs/binfmt_misc/register") == r.fix.size() - 36);
   CHECK(r.handler == "qemu-aarch64");
   INFO(r.fix);
   CHECK(r.fix.find("printf '%s' ':qemu-aarch64:M:0:\\x7fELF\\x02") == 0);
@@ -358,6 +366,14 @@ TEST_CASE("check: an ELF file shorter than its header tables is truncated") {
   CHECK(r.cause == "truncated");
   CHECK(r.handler == "qemu-aarch64");
   CHECK(r.error.empty());  // the emulator starts, then fails
+  // A handler that fails first: its cause stays, the truncation is a note.
+  f.in.actual.entries[0].flags = "P";
+  f.in.actual.entries[0].interpreter = "/nonexistent/qemu-aarch64";
+  r = f.check(h);
+  CHECK(r.cause == "interpreter-missing");
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("the file is also truncated") == 0);
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "PF")};
   f.in.caller.size = 1640;
   CHECK(f.check(h).verdict == "handled");
   f.in.caller.size = 0;  // unknown: not judged
