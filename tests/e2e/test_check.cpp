@@ -461,3 +461,42 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
     }
   }
 }
+
+TEST_CASE("binfmtctl check FILE -- ARGS: the command line that would run; unreadable files") {
+  const fs::path busybox = foreignDir() / "busybox-arm64";
+  if (!prerequisites({busybox})) return;
+  harness::TempDir tmp;
+  harness::TestBus bus;
+  clearKernelTable();
+  harness::Daemon daemon(tmp.path / "root");
+  harness::writeFile(daemon.configDir() / "binfmtd.json", R"({"architectures": ["arm64"]})");
+  daemon.start();
+
+  // binfmt_misc's argv: the interpreter, the file, argv[0] again (P), then the arguments.
+  auto r = ctl({"check", "--json", busybox.string(), "--", "echo", "two words"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  const std::string interpreter = j["interpreter"];
+  CHECK(j["command"] == nlohmann::json::array({interpreter, busybox.string(), busybox.string(),
+                                               "echo", "two words"}));
+  auto text = ctl({"check", busybox.string(), "--", "echo", "two words"});
+  CHECK(text.out.find("  command: " + interpreter + " " + busybox.string() + " " +
+                      busybox.string() + " echo 'two words'\n") != std::string::npos);
+  // ... and it is what runs: busybox sees exactly these arguments.
+  CHECK(run({busybox.string(), "echo", "two words"}).out == "two words\n");
+
+  const fs::path stub = tmp.path / "stub";
+  harness::writeFile(stub, "\x7f" "EL");
+  r = ctl({"check", "--json", stub.string()});
+  CHECK(r.exitCode == 1);
+  j = nlohmann::json::parse(r.out);
+  CHECK(j["cause"] == "truncated");
+  CHECK(j["reason"].get<std::string>().find("too short") != std::string::npos);
+  r = ctl({"check", (tmp.path / "missing").string()});
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.find("cannot open " + (tmp.path / "missing").string() +
+                   ": No such file or directory") != std::string::npos);
+  CHECK(ctl({"check"}).exitCode == 2);
+  daemon.stop();
+}
