@@ -38,7 +38,7 @@ struct Binary {
 };
 
 enum class State { None, NoEmulator, Disabled, Enabled, EnabledChroot, NoFixBinaryChroot,
-                   Shadowed, NotMounted, UserNamespace };
+                   Shadowed, GlobalDisabled, NotMounted, UserNamespace };
 
 const char* name(State s) {
   switch (s) {
@@ -49,6 +49,7 @@ const char* name(State s) {
     case State::EnabledChroot: return "enabled, from a chroot";
     case State::NoFixBinaryChroot: return "enabled without F, from a chroot";
     case State::Shadowed: return "shadowed";
+    case State::GlobalDisabled: return "binfmt_misc disabled as a whole";
     case State::NotMounted: return "binfmt_misc not mounted";
     case State::UserNamespace: return "own user namespace";
   }
@@ -77,6 +78,8 @@ Expect foreignExpect(State s, const Binary& b, const std::string& configFile,
                   ", then binfmtctl reload"};
     case State::Shadowed:
       return {"broken", "shadowed", "foreign-" + b.arch, "echo -1 > " + binfmtDir + "/foreign-" + b.arch};
+    case State::GlobalDisabled:
+      return {"unhandled", "binfmt-disabled", "", "echo 1 > " + binfmtDir + "/status"};
     case State::NotMounted: return {"unhandled", "not-mounted", "", "binfmtctl reload"};
     case State::UserNamespace:
       return {"unhandled", "user-namespace", b.handler, "printf '%s' ':" + b.handler + ":M:0:",
@@ -97,6 +100,8 @@ Expect otherExpect(State s, const Binary& b, const std::string& binfmtDir) {
     if (hasHandler) return {"handled", "handled", "mz", ""};
     if (s == State::Disabled) return {"unhandled", "disabled", "mz", "echo 1 > " + binfmtDir + "/mz"};
     if (s == State::NotMounted) return {"unhandled", "not-mounted", "", "binfmtctl reload"};
+    if (s == State::GlobalDisabled)
+      return {"unhandled", "binfmt-disabled", "", "echo 1 > " + binfmtDir + "/status"};
     if (s == State::UserNamespace)
       return {"unhandled", "user-namespace", "mz", "printf '%s' ':mz:M:0:MZ:", true};
     return {"unhandled", "no-handler", "",
@@ -111,6 +116,27 @@ Expect otherExpect(State s, const Binary& b, const std::string& binfmtDir) {
   if (s == State::Shadowed)
     return {"broken", "shadowed", "foreign-aarch64", "echo -1 > " + binfmtDir + "/foreign-aarch64"};
   return {"unhandled", "truncated", "", "copy or download it again"};
+}
+
+// The start of the reason for the foreign rows: the sentences issue 5 asks for.
+std::string issueWording(State s, const Binary& b) {
+  switch (s) {
+    case State::None: return "no handler for " + b.arch + " is registered";
+    case State::NoEmulator:
+      return "no handler for " + b.arch + " is registered, and no emulator for it is installed";
+    case State::Disabled: return "'" + b.handler + "' matches it but is disabled";
+    case State::Enabled:
+    case State::EnabledChroot: return "handled by '" + b.handler + "' via ";
+    case State::NoFixBinaryChroot:
+      return "'" + b.handler + "' takes it, but this entry has no F flag, so it cannot work "
+             "inside containers or chroots: the kernel looks for /usr/libexec/qemu-binfmt/";
+    case State::Shadowed: return "shadowed by 'foreign-" + b.arch + "' registered later";
+    case State::GlobalDisabled: return "binfmt_misc is disabled as a whole";
+    case State::NotMounted: return "binfmt_misc is not mounted at ";
+    case State::UserNamespace:
+      return "you are in a user namespace with its own empty binfmt_misc instance";
+  }
+  return "?";
 }
 
 bool prerequisites(std::vector<fs::path> files) {
@@ -177,8 +203,9 @@ void hideEmulators(Mounts& m) {
   }
 }
 
-// Everything in the private instance goes: each state starts from an empty table.
+// Everything in the private instance goes: each state starts from an empty, enabled table.
 void clearKernelTable() {
+  harness::writeKernelFile("status", "1");
   for (const auto& e : fs::directory_iterator(harness::Daemon::binfmtDir())) {
     const std::string n = e.path().filename().string();
     if (n != "register" && n != "status") harness::writeKernelFile(n, "-1");
@@ -349,14 +376,15 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
 
   for (State state : {State::None, State::NoEmulator, State::Disabled, State::Enabled,
                       State::EnabledChroot, State::NoFixBinaryChroot, State::Shadowed,
-                      State::UserNamespace, State::NotMounted}) {
+                      State::GlobalDisabled, State::UserNamespace, State::NotMounted}) {
     DYNAMIC_SECTION(name(state)) {
       clearKernelTable();
       harness::Daemon daemon(tmp.path / ("root-" + std::to_string(static_cast<int>(state))));
       const fs::path configFile = daemon.configDir() / "binfmtd.json";
       const bool configured = state == State::Enabled || state == State::EnabledChroot ||
                               state == State::NoFixBinaryChroot || state == State::Shadowed ||
-                              state == State::NotMounted || state == State::UserNamespace;
+                              state == State::NotMounted || state == State::UserNamespace ||
+                              state == State::GlobalDisabled;
       harness::writeFile(configFile, configured
                                          ? config(foreign, state == State::NoFixBinaryChroot ? "P" : "")
                                          : R"({"healing": {"enabled": false}})");
@@ -371,6 +399,7 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
         harness::registerEntry(":mz:M::MZ::/usr/bin/true:");
         harness::writeKernelFile("mz", "0");
       }
+      if (state == State::GlobalDisabled) harness::writeKernelFile("status", "0");
       if (state == State::Shadowed)  // registered after binfmtd's, by someone else
         for (const auto& b : foreign) harness::registerEntry(brokenRule(b.handler, "foreign-" + b.arch));
       harness::RunOptions where;
@@ -393,9 +422,13 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
           INFO(r.dump(2));
           Expect e = isForeign ? foreignExpect(state, b, configFile.string(), binfmtDir)
                                : otherExpect(state, b, binfmtDir);
+          if (isForeign && state == State::NoFixBinaryChroot)  // binfmtctl saw the chroot
+            CHECK(r["reason"].get<std::string>().ends_with(
+                "when the program starts, and this chroot or container does not have it"));
           if (!isForeign && b.label == "truncated" && state == State::NoFixBinaryChroot)
             e.fix += configFile.string();
           checkExpect(r, e);
+          if (isForeign) CHECK(r["reason"].get<std::string>().starts_with(issueWording(state, b)));
           if (isForeign && r["verdict"] == "handled") {
             CHECK(r["architecture"] == b.arch);
             CHECK(r["command"][0] == r["interpreter"]);  // what the kernel starts
@@ -420,6 +453,7 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
         case State::Disabled:
         case State::NotMounted:
         case State::Shadowed:
+        case State::GlobalDisabled:
           for (const auto& b : foreign) {
             std::string fix = checkBoth(b, where)["fix"];
             if (fix.empty()) continue;
@@ -431,6 +465,17 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
           for (const auto& b : foreign) runsNow(b);
           break;
         case State::NoFixBinaryChroot:
+          // Outside the chroot the same entries work, with a warning about chroots.
+          for (const auto& b : foreign) {
+            auto r = checkBoth(b, {});
+            CHECK(r["verdict"] == "handled");
+            CHECK(r["flags"] == "P");
+            CHECK(r["notes"].dump().find("this entry has no F flag, so it cannot work inside "
+                                         "containers or chroots") != std::string::npos);
+            std::vector<std::string> argv{b.file.string()};
+            argv.insert(argv.end(), b.args.begin(), b.args.end());
+            CHECK(run(argv).exitCode == b.exitCode);
+          }
           harness::writeFile(configFile, config(foreign, "PF"));
           REQUIRE(ctl({"reload"}).exitCode == 0);
           for (const auto& b : foreign) runsNow(b);
@@ -498,5 +543,21 @@ TEST_CASE("binfmtctl check FILE -- ARGS: the command line that would run; unread
   CHECK(r.err.find("cannot open " + (tmp.path / "missing").string() +
                    ": No such file or directory") != std::string::npos);
   CHECK(ctl({"check"}).exitCode == 2);
+
+  // The D-Bus method names a bad option rather than ignoring it.
+  auto call = [](const std::vector<std::string>& options) {
+    std::vector<std::string> argv{"busctl", "--system", "call", "org.binfmtd.Binfmt1",
+                                  "/org/binfmtd/Binfmt1", "org.binfmtd.Binfmt1.Manager", "Check",
+                                  "saya{sv}", "/x", "0"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    return run(argv);
+  };
+  auto bad = call({"1", "bogus", "b", "true"});
+  CHECK(bad.exitCode != 0);
+  CHECK(bad.err.find("unknown Check option 'bogus'") != std::string::npos);
+  bad = call({"1", "size", "s", "big"});
+  CHECK(bad.exitCode != 0);
+  CHECK(bad.err.find("Check option 'size' has the wrong type") != std::string::npos);
+  CHECK(call({"1", "size", "t", "7"}).exitCode == 0);
   daemon.stop();
 }
