@@ -48,7 +48,8 @@ std::optional<FileStart> readStart(const std::string& file) {
   }
   FileStart start;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) start.size = static_cast<std::uint64_t>(st.st_size);
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    start.size = static_cast<std::uint64_t>(st.st_size);
   start.header.resize(kHeaderBytes);
   ssize_t n;
   do {

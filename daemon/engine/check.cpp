@@ -158,9 +158,9 @@ void handledBy(const CheckInput& in, const kernel::Entry& e, const catalog::Bina
                  inQuotes(hidden->name) + " would run it, but the kernel tries the newest entry "
                  "first";
       r.fix = "echo -1 > " + in.binfmtDir + "/" + e.name;
-      r.notes.push_back("or give " + inQuotes(hidden->name) + " a \"priority\" above 0 in the "
-                        "configuration: binfmtd then registers it again after " +
-                        inQuotes(e.name));
+      r.notes.push_back("alternatively, give " + inQuotes(hidden->name) +
+                        " a \"priority\" above 0 in the configuration: binfmtd then registers "
+                        "it again after " + inQuotes(e.name));
       return;
     }
     r.reason = inQuotes(e.name) + " takes it, but its interpreter " + e.interpreter +
@@ -254,8 +254,8 @@ void truncated(const CheckInput& in, const catalog::BinaryFormat& format, CheckR
                       "least " + needed + "): copy or download it again");
     return;
   }
-  const std::string cut = "the file is truncated (" + size + " bytes, its ELF header needs at least " +
-                          needed + ")";
+  const std::string cut =
+      "the file is truncated (" + size + " bytes, its ELF header needs at least " + needed + ")";
   if (r.verdict == "handled" || r.verdict == "native") {
     // exec succeeds: the emulator or the program itself starts, then dies loading the rest
     const std::string starter = r.verdict == "handled" ? inQuotes(r.handler) : "the kernel";

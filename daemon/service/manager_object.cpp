@@ -228,7 +228,8 @@ template <typename T>
 T checkOption(const std::string& key, const sdbus::Variant& value) {
   if (!value.containsValueOfType<T>())
     throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
-                       "Check option '" + key + "' has the wrong type (see org.binfmtd.Binfmt1(5))");
+                       "Check option '" + key +
+                           "' has the wrong type (see org.binfmtd.Binfmt1(5))");
   return value.get<T>();
 }
 
@@ -238,7 +239,8 @@ engine::CallerView callerView(const std::map<std::string, sdbus::Variant>& optio
   for (const auto& [key, value] : options) {
     if (key == "size") v.size = checkOption<uint64_t>(key, value);
     else if (key == "arguments") v.arguments = checkOption<std::vector<std::string>>(key, value);
-    else if (key == "hidden-interpreter") v.hiddenInterpreter = checkOption<std::string>(key, value);
+    else if (key == "hidden-interpreter")
+      v.hiddenInterpreter = checkOption<std::string>(key, value);
     else if (key == "other-root") v.otherRoot = checkOption<bool>(key, value);
     else if (key == "user-namespace") v.userNamespace = checkOption<uint64_t>(key, value);
     else if (key == "binfmt-misc-device") v.binfmtDevice = checkOption<uint64_t>(key, value);

@@ -77,7 +77,8 @@ Expect foreignExpect(State s, const Binary& b, const std::string& configFile,
               "add F to the \"flags\" of " + b.arch + " in " + configFile +
                   ", then binfmtctl reload"};
     case State::Shadowed:
-      return {"broken", "shadowed", "foreign-" + b.arch, "echo -1 > " + binfmtDir + "/foreign-" + b.arch};
+      return {"broken", "shadowed", "foreign-" + b.arch,
+              "echo -1 > " + binfmtDir + "/foreign-" + b.arch};
     case State::GlobalDisabled:
       return {"unhandled", "binfmt-disabled", "", "echo 1 > " + binfmtDir + "/status"};
     case State::NotMounted: return {"unhandled", "not-mounted", "", "binfmtctl reload"};
@@ -98,7 +99,8 @@ Expect otherExpect(State s, const Binary& b, const std::string& binfmtDir) {
                           s == State::NoFixBinaryChroot || s == State::Shadowed;
   if (b.label == "mz") {
     if (hasHandler) return {"handled", "handled", "mz", ""};
-    if (s == State::Disabled) return {"unhandled", "disabled", "mz", "echo 1 > " + binfmtDir + "/mz"};
+    if (s == State::Disabled)
+      return {"unhandled", "disabled", "mz", "echo 1 > " + binfmtDir + "/mz"};
     if (s == State::NotMounted) return {"unhandled", "not-mounted", "", "binfmtctl reload"};
     if (s == State::GlobalDisabled)
       return {"unhandled", "binfmt-disabled", "", "echo 1 > " + binfmtDir + "/status"};
@@ -161,7 +163,8 @@ struct Mounts {
   std::vector<fs::path> points;
   // Read-only where the test only reads: a cleanup gone wrong cannot delete the system.
   // Recursive where the namespace locks submounts (/dev, /proc): the kernel refuses less.
-  void bind(const fs::path& from, const fs::path& to, bool readOnly = true, bool recursive = false) {
+  void bind(const fs::path& from, const fs::path& to, bool readOnly = true,
+            bool recursive = false) {
     mountOrThrow(from.string(), to, nullptr, MS_BIND | (recursive ? MS_REC : 0));
     points.push_back(to);
     if (readOnly) mountOrThrow("none", to, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY);
@@ -385,9 +388,9 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
                               state == State::NoFixBinaryChroot || state == State::Shadowed ||
                               state == State::NotMounted || state == State::UserNamespace ||
                               state == State::GlobalDisabled;
-      harness::writeFile(configFile, configured
-                                         ? config(foreign, state == State::NoFixBinaryChroot ? "P" : "")
-                                         : R"({"healing": {"enabled": false}})");
+      const std::string flags = state == State::NoFixBinaryChroot ? "P" : "";
+      harness::writeFile(configFile, configured ? config(foreign, flags)
+                                                : R"({"healing": {"enabled": false}})");
       Mounts mounts;
       if (state == State::NoEmulator) hideEmulators(mounts);
       daemon.start();
@@ -401,7 +404,8 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
       }
       if (state == State::GlobalDisabled) harness::writeKernelFile("status", "0");
       if (state == State::Shadowed)  // registered after binfmtd's, by someone else
-        for (const auto& b : foreign) harness::registerEntry(brokenRule(b.handler, "foreign-" + b.arch));
+        for (const auto& b : foreign)
+          harness::registerEntry(brokenRule(b.handler, "foreign-" + b.arch));
       harness::RunOptions where;
       std::vector<std::string> wrap;
       if (state == State::EnabledChroot || state == State::NoFixBinaryChroot) {

@@ -180,7 +180,7 @@ TEST_CASE("check: a newer foreign entry shadows binfmtd's") {
   CHECK(r.reason.find("shadowed by 's390x-other' registered later") == 0);
   CHECK(r.fix == "echo -1 > /proc/sys/fs/binfmt_misc/s390x-other");
   REQUIRE(r.notes.size() == 1);
-  CHECK(r.notes[0].find("or give 'qemu-s390x' a \"priority\" above 0") == 0);
+  CHECK(r.notes[0].find("alternatively, give 'qemu-s390x' a \"priority\" above 0") == 0);
 }
 
 TEST_CASE("check: binfmt_misc unmounted or disabled as a whole") {
