@@ -364,7 +364,8 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
       {"truncated", files / "busybox-arm64-cut", "", "", {"true"}, 0},
   };
   harness::writeFile(others[1].file, "#!/bin/sh\nexit 0\n");
-  harness::writeFile(others[2].file, std::string("MZ\x90\x00\x03\x00\x00\x00\x04\x00", 12));
+  static const char kMz[] = "MZ\x90\x00\x03\x00\x00\x00\x04\x00";  // a DOS header's start
+  harness::writeFile(others[2].file, std::string(kMz, sizeof kMz - 1));
   {
     std::ifstream whole(cache / "busybox-arm64", std::ios::binary);
     std::string start(4096, '\0');
