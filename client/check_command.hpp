@@ -9,7 +9,8 @@
 
 namespace binfmtctl {
 
-/// Exit status: 0 when the file would run (natively or through a handler), 1 when exec
+/// inv.args: the file, then the arguments it would be run with (after "--"), which only
+/// shape the command line reported. Exit status: 0 when the file would run (natively or through a handler), 1 when exec
 /// would fail, 2 on a usage error.
 int runCheck(sdbus::IConnection& bus, const Invocation& inv);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs everything binfmtd needs to build, test and run its demo, from Debian's
-# archive, and fetches the foreign test binary (busybox-static for arm64). Idempotent:
+# archive, and fetches the foreign test binaries (busybox-static for arm64, armhf, ppc64el, s390x). Idempotent:
 # it installs only what is missing. Run as root.
 set -eu
 
@@ -24,18 +24,23 @@ if [ -n "$missing" ]; then
     --no-install-recommends $missing
 fi
 
-# An arm64 binary to run under emulation: Debian's static busybox. A private apt state
-# for arm64 leaves the machine's dpkg architectures and package lists untouched.
+# Foreign binaries to run under emulation: Debian's static busybox for each architecture
+# the check tests use (riscv64 is not a bookworm architecture: the tests use the project's
+# riscv64 probe instead). A private apt state per architecture leaves the machine's dpkg
+# architectures and package lists untouched; a binary already fetched is kept.
 CACHE=${BINFMTD_FOREIGN_BINARIES:-/var/cache/binfmtd-tests}
-if [ ! -s "$CACHE/busybox-arm64" ]; then
-  mkdir -p "$CACHE/lists-arm64/partial" "$CACHE/debs"
-  apt_arm64="-q -o APT::Architecture=arm64 -o APT::Architectures=arm64 -o Dir::State::Lists=$CACHE/lists-arm64"
-  apt-get $apt_arm64 update
-  (cd "$CACHE/debs" && apt-get $apt_arm64 download busybox-static)
+for arch in arm64 armhf ppc64el s390x; do
+  [ -s "$CACHE/busybox-$arch" ] && continue
+  mkdir -p "$CACHE/lists-$arch/partial" "$CACHE/debs"
+  apt_arch="-q -o APT::Architecture=$arch -o APT::Architectures=$arch -o Dir::State::Lists=$CACHE/lists-$arch"
+  # A failed index elsewhere (a mirror sync of -security) does not matter: the download
+  # below fails by itself if main's list is missing.
+  apt-get $apt_arch update || echo "setup.sh: some $arch package lists failed; trying anyway" >&2
+  (cd "$CACHE/debs" && apt-get $apt_arch download busybox-static)
   rm -rf "$CACHE/extract"
-  dpkg-deb -x "$CACHE"/debs/busybox-static_*_arm64.deb "$CACHE/extract"
-  cp "$CACHE/extract/bin/busybox" "$CACHE/busybox-arm64.new"
-  mv "$CACHE/busybox-arm64.new" "$CACHE/busybox-arm64"
-  rm -rf "$CACHE/extract" "$CACHE/lists-arm64"
-fi
-echo "Setup done: build dependencies installed, arm64 test binary in $CACHE/busybox-arm64."
+  dpkg-deb -x "$CACHE"/debs/busybox-static_*_"$arch".deb "$CACHE/extract"
+  cp "$CACHE/extract/bin/busybox" "$CACHE/busybox-$arch.new"
+  mv "$CACHE/busybox-$arch.new" "$CACHE/busybox-$arch"
+  rm -rf "$CACHE/extract" "$CACHE/lists-$arch"
+done
+echo "Setup done: build dependencies installed, foreign test binaries in $CACHE (busybox-ARCH)."

@@ -19,7 +19,11 @@ struct BinaryFormat {
   /// For ELF: the architecture whose binfmt_misc magic matches, as QEMU's rules would.
   const Architecture* architecture = nullptr;
   std::uint16_t machine = 0;  // ELF e_machine
+  /// For ELF: the least size the file must have to hold its program and section header
+  /// tables, from the ELF header; a smaller file was cut short. 0 when not known.
+  std::uint64_t minimumSize = 0;
   std::string interpreter;    // for scripts: the program after "#!"
+  std::string interpreterArgument;  // for scripts: the rest of the "#!" line, if any
 };
 
 /// Identifies a file from its first bytes (up to 256 are used, as the kernel reads).

@@ -1,5 +1,6 @@
 #include "engine/engine.hpp"
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
@@ -258,18 +259,40 @@ std::vector<PlannedStep> Engine::preview() const {
   return steps;
 }
 
-CheckResult Engine::check(const std::string& path, const std::string& header) const {
+namespace {
+
+// The inode of the user namespace a process is in: /proc/<pid>/ns/user of binfmtd itself.
+std::uint64_t ownUserNamespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/user", &st) == 0 ? st.st_ino : 0;
+}
+
+// The device of the binfmt_misc mounted at dir: one per instance, so per user namespace.
+std::uint64_t instanceDevice(const std::filesystem::path& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 ? st.st_dev : 0;
+}
+
+}  // namespace
+
+CheckResult Engine::check(const std::string& path, const std::string& header,
+                          const CallerView& caller,
+                          const std::filesystem::path& binfmtDir) const {
   CheckInput in;
   in.header = header.substr(0, kernel::kBinprmBufSize);
   in.path = path;
+  in.caller = caller;
   in.mounted = table_.isMounted();
+  in.binfmtDir = binfmtDir.string();
   in.owned = ownership_.entries();
   in.desired = desired_.handlers;
   in.host = host_;
+  in.userNamespace = ownUserNamespace();
   if (in.mounted) {
     try {
       in.globalEnabled = table_.globalEnabled();
       in.actual = table_.list();
+      in.binfmtDevice = instanceDevice(binfmtDir);
     } catch (const Error&) {
       in.mounted = false;  // unreadable is as good as absent for running programs
     }

@@ -106,8 +106,12 @@ class Engine {
   std::vector<PlannedStep> preview() const;
 
   /// Which handler the kernel would use for a file (its first bytes and its path, as the
-  /// caller read them), and otherwise why not and the fix. Reads the kernel table now.
-  CheckResult check(const std::string& path, const std::string& header) const;
+  /// caller read them, with what binfmtctl saw in the caller's namespaces), and otherwise
+  /// why not and the fix. Reads the kernel table now; binfmtDir is where it is mounted
+  /// (for the commands in the fixes, and to tell its instance from the caller's).
+  CheckResult check(const std::string& path, const std::string& header,
+                    const CallerView& caller = {},
+                    const std::filesystem::path& binfmtDir = "/proc/sys/fs/binfmt_misc") const;
 
   /// Enables or disables architectures (any alias) or configured handlers, persisted in
   /// the binfmtctl drop-in (runtime: under /run), then reconciles. Every name is checked

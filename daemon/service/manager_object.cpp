@@ -367,24 +367,59 @@ void ManagerObject::Reload(Changes&& result) {
   });
 }
 
+namespace {
+
+// One of Check's options, of the type the interface documents.
+template <typename T>
+T checkOption(const std::string& key, const sdbus::Variant& value) {
+  if (!value.containsValueOfType<T>())
+    throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                       "Check option '" + key +
+                           "' has the wrong type (see org.binfmtd.Binfmt1(5))");
+  return value.get<T>();
+}
+
+// What binfmtctl saw in the caller's namespaces: taken as given, never looked up here.
+engine::CallerView callerView(const std::map<std::string, sdbus::Variant>& options) {
+  engine::CallerView v;
+  for (const auto& [key, value] : options) {
+    if (key == "size") v.size = checkOption<uint64_t>(key, value);
+    else if (key == "arguments") v.arguments = checkOption<std::vector<std::string>>(key, value);
+    else if (key == "hidden-interpreter")
+      v.hiddenInterpreter = checkOption<std::string>(key, value);
+    else if (key == "other-root") v.otherRoot = checkOption<bool>(key, value);
+    else if (key == "user-namespace") v.userNamespace = checkOption<uint64_t>(key, value);
+    else if (key == "binfmt-misc-device") v.binfmtDevice = checkOption<uint64_t>(key, value);
+    else if (key == "binfmt-misc-entries") v.binfmtEntries = checkOption<uint32_t>(key, value);
+    else
+      throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                         "unknown Check option '" + key + "'");
+  }
+  return v;
+}
+
+}  // namespace
+
 std::map<std::string, sdbus::Variant> ManagerObject::Check(
     const std::string& path, const std::vector<uint8_t>& header,
     const std::map<std::string, sdbus::Variant>& options) {
-  if (!options.empty())
-    throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
-                       "Check takes no options yet; unknown option '" + options.begin()->first + "'");
   if (path.empty() || path.find('\0') != std::string::npos || path.size() > 4096)
     throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
                        "the path must be a non-empty file name of at most 4096 bytes");
-  const auto r = engine_.check(path, std::string(header.begin(), header.end()));
+  const auto r = engine_.check(path, std::string(header.begin(), header.end()),
+                               callerView(options), binfmtDir_);
   return {{"format", sdbus::Variant(r.format)},
           {"architecture", sdbus::Variant(r.architecture)},
           {"verdict", sdbus::Variant(r.verdict)},
+          {"cause", sdbus::Variant(r.cause)},
           {"handler", sdbus::Variant(r.handler)},
           {"interpreter", sdbus::Variant(r.interpreter)},
+          {"flags", sdbus::Variant(r.flags)},
           {"reason", sdbus::Variant(r.reason)},
           {"fix", sdbus::Variant(r.fix)},
-          {"notes", sdbus::Variant(r.notes)}};
+          {"notes", sdbus::Variant(r.notes)},
+          {"error", sdbus::Variant(r.error)},
+          {"command", sdbus::Variant(r.command)}};
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject::Plan() {

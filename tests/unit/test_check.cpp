@@ -85,6 +85,11 @@ TEST_CASE("check: a native binary and a script run without a handler") {
   r = f.check("#!/bin/sh\n");
   CHECK(r.verdict == "native");
   CHECK(r.interpreter == "/bin/sh");
+  f.in.caller.hiddenInterpreter = "/bin/sh";  // binfmtctl did not find it in the caller's root
+  r = f.check("#!/bin/sh\n");
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "interpreter-missing");
+  CHECK(r.error == "No such file or directory");
 }
 
 TEST_CASE("check: no handler, with or without an emulator installed") {
@@ -112,8 +117,8 @@ TEST_CASE("check: handled, and the caveat of an entry without the F flag") {
   r = f.check(elfHeader("aarch64"));
   CHECK(r.verdict == "handled");
   REQUIRE(r.notes.size() == 1);
-  CHECK(r.notes[0].find("has no F flag") != std::string::npos);
-  CHECK(r.notes[0].find("containers and chroots") != std::string::npos);
+  CHECK(r.notes[0] == "this entry has no F flag, so it cannot work inside containers or "
+                      "chroots that lack /bin/true");
 }
 
 TEST_CASE("check: a handler whose interpreter is gone is broken") {
@@ -135,7 +140,11 @@ TEST_CASE("check: a disabled handler, binfmtd's or another program's") {
   auto r = f.check(elfHeader("ppc64le"));
   CHECK(r.verdict == "unhandled");
   CHECK(r.reason == "'qemu-ppc64le' matches it but is disabled");
-  CHECK(r.fix == "echo 1 > /proc/sys/fs/binfmt_misc/qemu-ppc64le");
+  // The catalogue's name: binfmtd takes another program's entry over on enable.
+  CHECK(r.fix == "binfmtctl enable ppc64le");
+  f.in.actual.entries[0].name = "ppc64le-other";
+  CHECK(f.check(elfHeader("ppc64le")).fix == "echo 1 > /proc/sys/fs/binfmt_misc/ppc64le-other");
+  f.in.actual.entries[0].name = e.name;
   f.in.owned[e.name] = e;
   engine::DesiredHandler d;
   d.entry = e;
@@ -154,10 +163,24 @@ TEST_CASE("check: a newer foreign entry shadows binfmtd's") {
   f.in.owned[ours.name] = ours;
   auto r = f.check(elfHeader("s390x"));
   CHECK(r.verdict == "handled");
+  CHECK(r.cause == "handled");
   CHECK(r.handler == "s390x-other");
+  CHECK(r.reason.find("it shadows binfmtd's 'qemu-s390x'") != std::string::npos);
   REQUIRE(r.notes.size() == 1);
-  CHECK(r.notes[0].find("shadows it") != std::string::npos);
-  CHECK(r.fix.find("\"priority\" above 0") != std::string::npos);
+  CHECK(r.notes[0].find("\"priority\" above 0") != std::string::npos);
+
+  // The newer entry's interpreter is gone: exec fails, and removing it is the fix.
+  f.in.actual.entries[0].interpreter = "/nonexistent/qemu-s390x";
+  f.in.actual.entries[0].flags = "P";
+  r = f.check(elfHeader("s390x"));
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "shadowed");
+  CHECK(r.handler == "s390x-other");
+  CHECK(r.error == "No such file or directory");
+  CHECK(r.reason.find("shadowed by 's390x-other' registered later") == 0);
+  CHECK(r.fix == "echo -1 > /proc/sys/fs/binfmt_misc/s390x-other");
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("alternatively, give 'qemu-s390x' a \"priority\" above 0") == 0);
 }
 
 TEST_CASE("check: binfmt_misc unmounted or disabled as a whole") {
@@ -170,7 +193,9 @@ TEST_CASE("check: binfmt_misc unmounted or disabled as a whole") {
   f.in.globalEnabled = true;
   f.in.mounted = false;
   r = f.check(elfHeader("aarch64"));
-  CHECK(r.reason.find("not mounted") != std::string::npos);
+  CHECK(r.cause == "not-mounted");
+  CHECK(r.reason.find("binfmt_misc is not mounted at /proc/sys/fs/binfmt_misc") == 0);
+  CHECK(r.fix == "binfmtctl reload");
   CHECK(f.check(elfHeader("x86_64")).verdict == "native");  // native binaries do not care
 }
 
@@ -220,4 +245,147 @@ TEST_CASE("check: the engine reads the kernel table and its own state") {
   env.kernel.mounted = false;
   CHECK(eng.check("/home/user/data.t1", "anything").reason.find("not mounted") !=
         std::string::npos);
+}
+
+TEST_CASE("check: the command line the kernel runs, with the arguments after --") {
+  Fixture f;
+  f.in.path = "./prog";
+  f.in.caller.arguments = {"-v", "two words"};
+  auto r = f.check(elfHeader("x86_64"));
+  CHECK(r.command == std::vector<std::string>{"./prog", "-v", "two words"});
+  // The script loader: interpreter, its one optional argument, the script, the rest.
+  r = f.check("#!/usr/bin/env  python3 -u \n");
+  CHECK(r.cause == "script");
+  CHECK(r.command ==
+        std::vector<std::string>{"/usr/bin/env", "python3 -u", "./prog", "-v", "two words"});
+  // binfmt_misc: the interpreter, the file, argv[0] again only with P.
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "PF")};
+  r = f.check(elfHeader("aarch64"));
+  CHECK(r.command == std::vector<std::string>{"/bin/true", "./prog", "./prog", "-v", "two words"});
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "F")};
+  r = f.check(elfHeader("aarch64"));
+  CHECK(r.command == std::vector<std::string>{"/bin/true", "./prog", "-v", "two words"});
+  f.in.actual.entries.clear();
+  CHECK(f.check(elfHeader("aarch64")).command.empty());  // exec fails
+}
+
+TEST_CASE("check: no F flag and an interpreter the caller's root lacks (chroot, container)") {
+  Fixture f;
+  auto e = qemuEntry("aarch64", "/bin/true", "P");
+  f.in.actual.entries = {e};
+  f.in.caller.hiddenInterpreter = "/bin/true";
+  f.in.caller.otherRoot = true;
+  // Another program's qemu-aarch64: binfmtd takes the name over on enable.
+  auto r = f.check(elfHeader("aarch64"));
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "no-fix-binary");
+  CHECK(r.handler == "qemu-aarch64");
+  CHECK(r.error == "No such file or directory");
+  CHECK(r.reason == "'qemu-aarch64' takes it, but this entry has no F flag, so it cannot work "
+                    "inside containers or chroots: the kernel looks for /bin/true when the "
+                    "program starts, and this chroot or container does not have it");
+  CHECK(r.fix == "apt install qemu-user-static, then binfmtctl enable aarch64");
+  // binfmtd's own, with flags from its configuration and a static emulator.
+  f.in.owned[e.name] = e;
+  engine::DesiredHandler d;
+  d.entry = e;
+  d.architecture = "aarch64";
+  d.source.file = "/etc/binfmtd/binfmtd.json";
+  f.in.desired = {d};
+  const bool staticTrue = catalog::isStaticElf("/bin/true");
+  r = f.check(elfHeader("aarch64"));
+  CHECK(r.fix == (staticTrue ? "add F to the \"flags\" of aarch64 in /etc/binfmtd/binfmtd.json, "
+                               "then binfmtctl reload"
+                             : "apt install qemu-user-static, then binfmtctl reload"));
+  // A custom handler of someone else's: its owner's tool, or remove it.
+  f.in.owned.clear();
+  f.in.desired.clear();
+  e.name = "their-arm";
+  f.in.actual.entries = {e};
+  CHECK(f.check(elfHeader("aarch64")).fix ==
+        "register 'their-arm' again with the F flag, or remove it: echo -1 > "
+        "/proc/sys/fs/binfmt_misc/their-arm");
+  // With F, or when the caller's root has the interpreter, it works there.
+  f.in.caller.hiddenInterpreter.clear();
+  CHECK(f.check(elfHeader("aarch64")).verdict == "handled");
+  f.in.caller.hiddenInterpreter = "/bin/true";
+  f.in.actual.entries[0].flags = "PF";
+  CHECK(f.check(elfHeader("aarch64")).verdict == "handled");
+}
+
+TEST_CASE("check: a user namespace with its own binfmt_misc instance") {
+  Fixture f;
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "PF")};
+  f.in.userNamespace = 4026531837;
+  f.in.binfmtDevice = 42;
+  f.in.caller.userNamespace = 4026532999;
+  f.in.caller.binfmtDevice = 43;
+  auto r = f.check(elfHeader("aarch64"));
+  CHECK(r.verdict == "unhandled");
+  CHECK(r.cause == "user-namespace");
+  CHECK(r.reason == "you are in a user namespace with its own empty binfmt_misc instance: the "
+                    "kernel looks only there, not at the handlers binfmtd manages; register "
+                    "'qemu-aarch64' in this namespace's own table");
+  CHECK(r.fix.find(" > /proc/sys/fs/binfmt_misc/register") == r.fix.size() - 36);
+  CHECK(r.handler == "qemu-aarch64");
+  INFO(r.fix);
+  CHECK(r.fix.find("printf '%s' ':qemu-aarch64:M:0:\\x7fELF\\x02") == 0);
+  CHECK(r.fix.find(":/bin/true:PF' > /proc/sys/fs/binfmt_misc/register") != std::string::npos);
+  CHECK(f.check(elfHeader("x86_64")).verdict == "native");  // native programs do not care
+  f.in.caller.binfmtEntries = 3;  // entries binfmtd cannot see decide
+  r = f.check(elfHeader("aarch64"));
+  CHECK(r.verdict == "unknown");
+  CHECK(r.cause == "user-namespace");
+  // The same user namespace, or a namespace that mounts binfmtd's instance: binfmtd's table.
+  f.in.caller.binfmtDevice = 42;
+  CHECK(f.check(elfHeader("aarch64")).verdict == "handled");
+  f.in.caller.binfmtDevice = 43;
+  f.in.caller.userNamespace = f.in.userNamespace;
+  CHECK(f.check(elfHeader("aarch64")).verdict == "handled");
+}
+
+TEST_CASE("check: an ELF file shorter than its header tables is truncated") {
+  Fixture f;
+  std::string h = elfHeader("aarch64");
+  h[40] = static_cast<char>(0xe8);  // e_shoff = 1000 (little endian)
+  h[41] = 0x03;
+  h[58] = 64;  // e_shentsize
+  h[60] = 10;  // e_shnum: the section headers end at 1640
+  CHECK(catalog::identify(h).minimumSize == 1640);
+  f.in.caller.size = 1639;
+  auto r = f.check(h);
+  CHECK(r.verdict == "unhandled");
+  CHECK(r.cause == "truncated");
+  CHECK(r.error == "Exec format error");
+  CHECK(r.reason.find("the file is truncated (1639 bytes, its ELF header needs at least 1640)") ==
+        0);
+  CHECK(r.fix == "copy or download it again");
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "PF")};
+  r = f.check(h);
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "truncated");
+  CHECK(r.handler == "qemu-aarch64");
+  CHECK(r.error.empty());  // the emulator starts, then fails
+  // A handler that fails first: its cause stays, the truncation is a note.
+  f.in.actual.entries[0].flags = "P";
+  f.in.actual.entries[0].interpreter = "/nonexistent/qemu-aarch64";
+  r = f.check(h);
+  CHECK(r.cause == "interpreter-missing");
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("the file is also truncated") == 0);
+  f.in.actual.entries = {qemuEntry("aarch64", "/bin/true", "PF")};
+  f.in.caller.size = 1640;
+  CHECK(f.check(h).verdict == "handled");
+  f.in.caller.size = 0;  // unknown: not judged
+  CHECK(f.check(h).verdict == "handled");
+  // A native program cut short starts and crashes.
+  std::string native = elfHeader("x86_64");
+  native[40] = static_cast<char>(0xe8);
+  native[41] = 0x03;
+  native[58] = 64;
+  native[60] = 10;
+  f.in.caller.size = 100;
+  r = f.check(native);
+  CHECK(r.verdict == "broken");
+  CHECK(r.cause == "truncated");
 }
