@@ -50,11 +50,12 @@ const std::vector<CommandHelp>& commandHelp() {
        "One line per action (register, replace, enable, disable, reorder, remove,\n"
        "adopt, conflict, shadowed, error) with the handler and the reason.",
        {kJson}, "binfmtctl plan"},
-      {"check", "FILE", "would FILE run; through which handler; if not, why not",
+      {"check", "FILE [-- ARGS]", "would FILE run; through which handler; if not, why not",
        "Reads the first bytes of FILE with your rights and asks binfmtd which handler\n"
        "the kernel would choose; if none, says why and prints the command that fixes\n"
-       "it. Exits with 1 when the file would not run.",
-       {kJson}, "binfmtctl check ./hello-arm64"},
+       "it. ARGS after -- are shown in the command line the kernel would run (the\n"
+       "interpreter with FILE and ARGS). Exits with 1 when the file would not run.",
+       {kJson}, "binfmtctl check ./hello-arm64 -- --version"},
       {"doctor", "", "the whole environment in one report, and the first fix",
        "Kernel and binfmt_misc mount (here and as binfmtd sees it), user namespace,\n"
        "WSL, other programs that manage binfmt_misc (systemd-binfmt, binfmt-support,\n"
