@@ -35,7 +35,7 @@ constexpr auto kVerifyTimeout = std::chrono::minutes(3);
 struct DaemonHandler {
   std::string name, architecture, interpreter, flags, ownership, state, lastError;
   bool enabled = false;
-  bool hasVerification = false;  // the Verification property exists (binfmtd >= 5.3)
+  bool hasVerification = false;  // the daemon has the Verification property (newer binfmtd)
   std::string verification, verificationDetail, emulatorVersion;
   std::vector<std::string> platforms;
 

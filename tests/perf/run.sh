@@ -10,7 +10,8 @@
 # 2. fetches binfmt-support's package and unpacks it under /var/cache/binfmtd-perf
 #    WITHOUT installing it (its postinst would register every format in the machine's
 #    global binfmt_misc); its update-binfmts runs from there;
-# 3. builds a release build in build-perf/ (only binfmtd, binfmtctl, binfmtd-bench);
+# 3. builds a release build in build-perf/ (only binfmtd, binfmtd-apply, binfmtctl and
+#    binfmtd-bench);
 # 4. runs tests/perf/bench.py in a user + mount namespace with its own binfmt_misc instance
 #    and a private bus: nothing is registered on the machine;
 # 5. writes DIR/results.json, DIR/results.md and DIR/results.png (DIR: docs/perf) and, for
@@ -67,7 +68,7 @@ DEB=$(ls "$CACHE"/binfmt-support_*.deb | head -n 1)
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" -Dbuildtype=release -Dtests=true -Dman=disabled
 fi
-ninja -C "$BUILD" daemon/binfmtd client/binfmtctl tests/perf/binfmtd-bench
+ninja -C "$BUILD" daemon/binfmtd daemon/binfmtd-apply client/binfmtctl tests/perf/binfmtd-bench
 
 echo "Load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 quiet cores read < 0.3)"
 # A high priority (nice -15, for everything the benchmark starts) keeps a build running
