@@ -87,6 +87,10 @@ void EventLoop::watch(const std::filesystem::path& dir) {
     log::info("Not watching " + dir.string() + ": " + std::strerror(-r));
     return;
   }
+  // Before the deferred reconcile (and D-Bus calls): every event already queued (a drop-in
+  // written through a temporary file is three or four) is taken in first, so that one
+  // change is one reconcile, while the reconcile still takes its turn with the bus.
+  sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
   sources_.push_back(s);
 }
 

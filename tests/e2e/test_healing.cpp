@@ -273,6 +273,27 @@ TEST_CASE("ListHandlers: other programs' changes show in the very next call") {
   cleanInstance();
 }
 
+// binfmtctl's write of its drop-in is several inotify events (create, write, rename);
+// the daemon reads the configuration again once for them, not once per event.
+TEST_CASE("one change of a drop-in is one reconcile") {
+  cleanInstance();
+  Fixture f;
+  harness::TestBus bus;
+  harness::Daemon daemon(f.tmp.path / "root");
+  writeConfig(daemon, R"({"handlers":[)" +
+                          handler("mine", f.interp("alpha"), R"(,"enabled":false)") + "]}");
+  daemon.start();
+  const std::size_t before = daemon.log().size();
+  REQUIRE(ctl({"enable", "mine"}).exitCode == 0);
+  std::this_thread::sleep_for(300ms);  // longer than any event takes to arrive
+  const std::string after = daemon.log().substr(before);
+  INFO(after);
+  CHECK(count(after, "Reconciling: configuration changed") == 1);
+  CHECK(f.whoRuns() == "alpha");
+  daemon.stop();
+  cleanInstance();
+}
+
 TEST_CASE("healing: a program that keeps undoing an entry meets a back-off, not a loop") {
   cleanInstance();
   Fixture f;
