@@ -34,8 +34,7 @@ done
 mkdir -p "$IMG"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-chmod 755 "$W"  # apt-get download runs as _apt
-(cd "$W" && apt-get download -q "$KPKG" && dpkg-deb -x ./"$KPKG"_*.deb kpkg)
+(cd "$W" && apt-get -o APT::Sandbox::User=root download -q "$KPKG" && dpkg-deb -x ./"$KPKG"_*.deb kpkg)
 cp "$W/kpkg/boot/vmlinuz-$KVER" "$IMG/vmlinuz"
 
 R=$W/rootfs

@@ -37,8 +37,13 @@ t2=$(date +%s)
 
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-mkdir "$W/payload"
+mkdir -p "$W/payload/upgrade" "$W/repack"
 cp "$DEB" "$FOREIGN" "$HERE/guest/test.sh" "$W/payload/"
+# The upgrade case needs a newer version: the same package with version +systemtest1.
+dpkg-deb -R "$DEB" "$W/repack/pkg"
+version=$(dpkg-deb -f "$DEB" Version)
+sed -i "s/^Version: .*/Version: $version+systemtest1/" "$W/repack/pkg/DEBIAN/control"
+dpkg-deb -b -Zgzip "$W/repack/pkg" "$W/payload/upgrade/binfmtd_$version+systemtest1_amd64.deb" >/dev/null
 tar -C "$W/payload" -cf "$W/payload.tar" .
 # Both boots write to this overlay; the cached image stays as built.
 qemu-img create -q -f qcow2 -F raw -b "$IMG/rootfs.ext4" "$W/disk.qcow2"

@@ -197,9 +197,12 @@ case_reboot_before_multi_user() {
 case_upgrade_keeps_entries() {
   add_foreign
   echo '{ }' > /etc/binfmtd/binfmtd.json   # an administrator's change to the conffile
+  before=$(systemctl show -P MainPID binfmtd)
   # dpkg from here on: the same maintainer scripts as apt runs, in a third of the time.
-  dpkg -i "$DEB" || fail "reinstalling (upgrade path) failed" || return 1
+  dpkg -i /ci/upgrade/binfmtd_*.deb || fail "upgrading failed" || return 1
+  dpkg-query -W -f='${Version}\n' binfmtd | grep -q systemtest1 || fail "not upgraded" || return 1
   active binfmtd || fail "binfmtd not active after the upgrade" || return 1
+  [ "$(systemctl show -P MainPID binfmtd)" != "$before" ] || fail "binfmtd not restarted by the upgrade" || return 1
   has_entry keepme || fail "upgrading removed a foreign entry" || return 1
   arm64_runs || fail "arm64 stopped running after the upgrade" || return 1
   [ "$(cat /etc/binfmtd/binfmtd.json)" = '{ }' ] || fail "the upgrade replaced the changed conffile" || return 1
