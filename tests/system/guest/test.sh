@@ -188,6 +188,8 @@ case_reboot_before_multi_user() {
   s=$(mono systemd-binfmt ActiveEnterTimestampMonotonic)
   echo "monotonic us: systemd-binfmt active $s, binfmtd ready $b, multi-user.target reached $m"
   journalctl -b -u binfmtd --no-pager -o short-monotonic | grep -E 'Reconciled|Started|qemu-aarch64'
+  systemd-analyze critical-chain binfmtd.service --no-pager | tail -n +3 | head -n 6
+  systemd-analyze blame --no-pager | head -n 5
   [ "${b:-0}" -gt 0 ] || fail "binfmtd never became active in this boot" || return 1
   # READY=1 follows the first reconcile, so at $b the entries were registered.
   [ "$b" -le "$m" ] || fail "binfmtd became ready after multi-user.target" || return 1
