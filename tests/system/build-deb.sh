@@ -1,23 +1,27 @@
 #!/bin/sh
 # build-deb.sh OUTDIR: builds binfmtd_<version>_amd64.deb from this source tree with
-# `dpkg-buildpackage -us -uc -b` and runs lintian on it. The build happens in a copy of
-# the tree under a temporary directory, because dpkg-buildpackage writes its results
-# next to the source directory, and the copy leaves out the developer's build dirs.
+# `dpkg-buildpackage -us -uc -b` and runs lintian on it. The build happens in a fresh
+# copy of the tree, OUTDIR/src, because dpkg-buildpackage writes its results next to
+# the source directory, and the copy leaves out the developer's build dirs. With ccache
+# installed, meson uses it (cache: $BINFMTD_CCACHE, /var/cache/binfmtd-ccache); the copy's
+# path stays the same from run to run, so that the cache hits.
 # Needs (Debian 12, root or not): dpkg-dev debhelper lintian and the Build-Depends.
 set -eu
 OUT=$1
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+W=$OUT/src
+rm -rf "$W"
+mkdir -p "$W"
+export CCACHE_DIR=${BINFMTD_CCACHE:-/var/cache/binfmtd-ccache}
 version=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 mkdir "$W/binfmtd-$version"
 tar -C "$SRC" --exclude=./.git --exclude='./build*' --exclude='./obj-*' \
   --exclude=./debian/binfmtd --exclude=./debian/.debhelper --exclude=./debian/tmp -cf - . |
   tar -C "$W/binfmtd-$version" -xf -
 start=$(date +%s)
-(cd "$W/binfmtd-$version" && dpkg-buildpackage -us -uc -b -j"$(nproc)") >"$OUT/dpkg-buildpackage.log" 2>&1 || {
+(cd "$W/binfmtd-$version" && DEB_BUILD_OPTIONS="noddebs ${DEB_BUILD_OPTIONS:-}" dpkg-buildpackage -us -uc -b -j"$(nproc)") >"$OUT/dpkg-buildpackage.log" 2>&1 || {
   tail -n 60 "$OUT/dpkg-buildpackage.log"
   echo "build-deb: dpkg-buildpackage failed (log: $OUT/dpkg-buildpackage.log)" >&2
   exit 1
@@ -25,6 +29,7 @@ start=$(date +%s)
 echo "build-deb: dpkg-buildpackage took $(($(date +%s) - start)) s"
 rm -f "$OUT"/binfmtd_*.deb
 cp "$W"/binfmtd_*.deb "$OUT/"
+rm -rf "$W"
 deb=$(ls "$OUT"/binfmtd_*.deb)
 echo "build-deb: $deb"
 # Every man page the unit's Documentation= names is in the package (the test VM has
