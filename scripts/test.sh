@@ -2,8 +2,9 @@
 # Sets up everything (Debian packages, the arm64 test binary), builds binfmtd and runs
 # the whole test suite: unit, kernel (private binfmt_misc instance), D-Bus (private
 # system bus with the project's policy) and end to end (qemu-user-static + arm64 busybox).
-# Then two more stages: the whole suite again built with ASan+UBSan (gcc, build-asan/),
-# and the libFuzzer targets for a few seconds each (clang-14, build-fuzz/). Extra
+# Then more stages: the whole suite again built with ASan+UBSan (gcc, build-asan/),
+# and the libFuzzer targets for a few seconds each (clang-14, build-fuzz/), and the
+# system tests: the Debian package in a Debian VM under a real systemd (tests/system). Extra
 # arguments go to the first stage's `meson test`. BINFMTD_TEST_QUICK=1 runs only the
 # first stage, for a quick local run; CI (CI=true) always runs every stage.
 # Run as root: the kernel and bus tests make user namespaces and switch uids.
@@ -64,7 +65,7 @@ finish build+test $rc "$start"
 ci=${CI:-}
 [ "$ci" = false ] && ci=""
 if [ -n "${BINFMTD_TEST_QUICK:-}" ] && [ -z "$ci" ]; then
-  echo "BINFMTD_TEST_QUICK is set: skipping the sanitizer and fuzz stages"
+  echo "BINFMTD_TEST_QUICK is set: skipping the sanitizer, fuzz and system stages"
   echo "Stages:"
   printf '%s' "$stages"
   exit $rc
@@ -117,6 +118,14 @@ start=$(date +%s)
 rc=0
 fuzz_stage || rc=1
 finish fuzz $rc "$start"
+
+# Stage 4: the Debian package (dpkg-buildpackage, lintian), installed and driven in a
+# bookworm VM under QEMU/TCG with systemd, dbus and polkit, across a reboot; the image
+# is cached in /var/cache/binfmtd-testvm. A failure prints the serial logs.
+start=$(date +%s)
+rc=0
+tests/system/run.sh || rc=1
+finish system $rc "$start"
 
 echo "Stages:"
 printf '%s' "$stages"
