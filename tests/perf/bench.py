@@ -305,7 +305,7 @@ class Bench:
         log = os.path.join(self.tmp, "apply.log")
         tools = {
             "binfmtd --apply": tree.args("--apply"),
-            "binfmtd-apply": [self.bench.binfmtd_apply, *tree.args()[1:]],
+            "binfmtd-apply": [self.binfmtd_apply, *tree.args()[1:]],
             "systemd-binfmt": [SYSTEMD_BINFMT],
             "systemd-binfmt FILE...": [SYSTEMD_BINFMT, *self.qemu_confs],
             "update-binfmts --enable": self.update_binfmts_args("--enable"),
