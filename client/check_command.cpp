@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "names.hpp"
+
 namespace binfmtctl {
 
 namespace {
@@ -133,7 +135,7 @@ std::pair<std::uint64_t, std::uint32_t> binfmtInstance() {
 
 Result callCheck(sdbus::IConnection& bus, const std::string& file,
                  const std::vector<uint8_t>& header, const Options& options) {
-  auto proxy = sdbus::createProxy(bus, "org.binfmtd.Binfmt1", "/org/binfmtd/Binfmt1");
+  auto proxy = sdbus::createProxy(bus, binfmtd::kBusName, binfmtd::kManagerPath);
   Result r;
   proxy->callMethod("Check")
       .onInterface("org.binfmtd.Binfmt1.Manager")

@@ -10,19 +10,22 @@
 
 #include "binfmt1-proxy.hpp"
 #include "errors.hpp"
+#include "names.hpp"
 #include "polkit_agent.hpp"
 #include "check_command.hpp"
 #include "table.hpp"
 #include "terminal.hpp"
+#include "variant_json.hpp"
 
 namespace binfmtctl {
 
 namespace {
 
-constexpr const char* kBusName = "org.binfmtd.Binfmt1";
-constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
-constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
-constexpr const char* kManagerInterface = "org.binfmtd.Binfmt1.Manager";
+using binfmtd::kBusName;
+using binfmtd::kManagerPath;
+using binfmtd::kManagerInterface;
+using binfmtd::kHandlerInterface;
+
 // binfmtd gives polkit five minutes for a password; wait a little longer than that.
 constexpr auto kInteractiveTimeout = std::chrono::minutes(6);
 
@@ -94,16 +97,6 @@ using PropertyMap = std::map<std::string, sdbus::Variant>;
 
 void printJson(const Json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
-std::string hex(const std::vector<uint8_t>& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (auto b : bytes) {
-    s += kHex[b >> 4];
-    s += kHex[b & 0xf];
-  }
-  return s;
-}
-
 std::string formatTime(uint64_t usec) {
   if (usec == 0) return "never";
   time_t t = static_cast<time_t>(usec / 1000000);
@@ -114,17 +107,6 @@ std::string formatTime(uint64_t usec) {
   return buf;
 }
 
-// A variant as JSON, for --json output of properties.
-Json toJson(const sdbus::Variant& v) {
-  if (v.containsValueOfType<std::string>()) return v.get<std::string>();
-  if (v.containsValueOfType<bool>()) return v.get<bool>();
-  if (v.containsValueOfType<uint32_t>()) return v.get<uint32_t>();
-  if (v.containsValueOfType<int32_t>()) return v.get<int32_t>();
-  if (v.containsValueOfType<uint64_t>()) return v.get<uint64_t>();
-  if (v.containsValueOfType<std::vector<std::string>>()) return v.get<std::vector<std::string>>();
-  if (v.containsValueOfType<std::vector<uint8_t>>()) return hex(v.get<std::vector<uint8_t>>());
-  return nullptr;
-}
 
 const char* yesNo(bool b) { return b ? "yes" : "no"; }
 

@@ -13,6 +13,7 @@
 
 #include "catalog/emulators.hpp"
 #include "local_facts.hpp"
+#include "names.hpp"
 #include "table.hpp"
 #include "terminal.hpp"
 
@@ -20,13 +21,14 @@ namespace binfmtctl {
 
 namespace {
 
+using binfmtd::kBusName;
+using binfmtd::kManagerPath;
+using binfmtd::kManagerInterface;
+using binfmtd::kHandlerInterface;
+
 using Json = nlohmann::ordered_json;
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 
-constexpr const char* kBusName = "org.binfmtd.Binfmt1";
-constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
-constexpr const char* kManagerInterface = "org.binfmtd.Binfmt1.Manager";
-constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
 // Verify runs a probe per architecture (each bounded by binfmtd); give it time.
 constexpr auto kVerifyTimeout = std::chrono::minutes(3);
 

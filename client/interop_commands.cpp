@@ -14,19 +14,21 @@
 #include "interop/binfmt_support.hpp"
 #include "interop/config_json.hpp"
 #include "interop/sources.hpp"
+#include "names.hpp"
 
 namespace binfmtctl {
 
 namespace {
+
+using binfmtd::kBusName;
+using binfmtd::kManagerPath;
+using binfmtd::kHandlerInterface;
 
 namespace fs = std::filesystem;
 using binfmtd::interop::ImportResult;
 using binfmtd::kernel::Entry;
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 
-constexpr const char* kBusName = "org.binfmtd.Binfmt1";
-constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
-constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
 
 // One of binfmtd's handler objects.
 struct DaemonHandler {

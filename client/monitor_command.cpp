@@ -14,36 +14,24 @@
 #include <nlohmann/json.hpp>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "names.hpp"
+#include "variant_json.hpp"
+
 namespace binfmtctl {
 
 namespace {
 
+using binfmtd::kBusName;
+using binfmtd::kManagerPath;
+using binfmtd::kManagerInterface;
+using binfmtd::kHandlerInterface;
+
 using Json = nlohmann::ordered_json;
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 
-constexpr const char* kBusName = "org.binfmtd.Binfmt1";
-constexpr const char* kManagerPath = "/org/binfmtd/Binfmt1";
-constexpr const char* kManagerInterface = "org.binfmtd.Binfmt1.Manager";
-constexpr const char* kHandlerInterface = "org.binfmtd.Binfmt1.Handler";
-constexpr const char* kHandlerPrefix = "/org/binfmtd/Binfmt1/handler";
+// The parent of the handler objects, as sd_bus_path_decode() wants it: no trailing '/'.
+constexpr const char* kHandlerParent = "/org/binfmtd/Binfmt1/handler";
 
-std::string hex(const std::vector<uint8_t>& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (auto b : bytes) (s += kHex[b >> 4]) += kHex[b & 0xf];
-  return s;
-}
-
-Json toJson(const sdbus::Variant& v) {
-  if (v.containsValueOfType<std::string>()) return v.get<std::string>();
-  if (v.containsValueOfType<bool>()) return v.get<bool>();
-  if (v.containsValueOfType<uint32_t>()) return v.get<uint32_t>();
-  if (v.containsValueOfType<int32_t>()) return v.get<int32_t>();
-  if (v.containsValueOfType<uint64_t>()) return v.get<uint64_t>();
-  if (v.containsValueOfType<std::vector<std::string>>()) return v.get<std::vector<std::string>>();
-  if (v.containsValueOfType<std::vector<uint8_t>>()) return hex(v.get<std::vector<uint8_t>>());
-  return nullptr;
-}
 
 // A value as one word or phrase of a text line.
 std::string toText(const Json& j) {
@@ -138,7 +126,7 @@ class Monitor {
     }
     char* decoded = nullptr;
     std::string name = path;
-    if (sd_bus_path_decode(path.c_str(), kHandlerPrefix, &decoded) > 0 && decoded != nullptr)
+    if (sd_bus_path_decode(path.c_str(), kHandlerParent, &decoded) > 0 && decoded != nullptr)
       name = decoded;
     std::free(decoded);
     return name;

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     reconcile("startup");
     loop.watchKernel(options->binfmtDir);
     // The name last: a client that sees it can rely on the first reconcile being done.
-    bus->requestName(service::kBusName);
+    bus->requestName(kBusName);
     manager->announce();
     sd_notify(0, "READY=1");
     int r = loop.run();
