@@ -21,10 +21,7 @@ namespace binfmtctl {
 
 namespace {
 
-using binfmtd::kBusName;
-using binfmtd::kManagerPath;
-using binfmtd::kManagerInterface;
-using binfmtd::kHandlerInterface;
+using namespace binfmtd::bus_names;
 
 // binfmtd gives polkit five minutes for a password; wait a little longer than that.
 constexpr auto kInteractiveTimeout = std::chrono::minutes(6);

@@ -21,10 +21,7 @@ namespace binfmtctl {
 
 namespace {
 
-using binfmtd::kBusName;
-using binfmtd::kManagerPath;
-using binfmtd::kManagerInterface;
-using binfmtd::kHandlerInterface;
+using namespace binfmtd::bus_names;
 
 using Json = nlohmann::ordered_json;
 using PropertyMap = std::map<std::string, sdbus::Variant>;

@@ -20,9 +20,7 @@ namespace binfmtctl {
 
 namespace {
 
-using binfmtd::kBusName;
-using binfmtd::kManagerPath;
-using binfmtd::kHandlerInterface;
+using namespace binfmtd::bus_names;
 
 namespace fs = std::filesystem;
 using binfmtd::interop::ImportResult;

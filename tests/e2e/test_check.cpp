@@ -23,11 +23,6 @@ using harness::run;
 
 namespace {
 
-fs::path foreignDir() {
-  const char* dir = std::getenv("BINFMTD_FOREIGN_BINARIES");
-  return dir != nullptr ? dir : "/var/cache/binfmtd-tests";
-}
-
 struct Binary {
   std::string label;
   fs::path file;               // where the test put it (visible in the jail too)
@@ -333,7 +328,7 @@ void checkExpect(const nlohmann::json& r, const Expect& e) {
 }  // namespace
 
 TEST_CASE("binfmtctl check: every binary in every state, proved by running it and the fix") {
-  const fs::path cache = foreignDir();
+  const fs::path cache = harness::foreignBinaries();
   harness::TempDir tmp;
   fs::permissions(tmp.path, fs::perms(0755));
   const fs::path files = tmp.path / "files";
@@ -513,7 +508,7 @@ TEST_CASE("binfmtctl check: every binary in every state, proved by running it an
 }
 
 TEST_CASE("binfmtctl check FILE -- ARGS: the command line that would run; unreadable files") {
-  const fs::path busybox = foreignDir() / "busybox-arm64";
+  const fs::path busybox = harness::foreignBinaries() / "busybox-arm64";
   if (!prerequisites({busybox})) return;
   harness::TempDir tmp;
   harness::TestBus bus;

@@ -15,11 +15,7 @@ using harness::run;
 namespace {
 
 // busybox-static:arm64 from Debian, fetched by scripts/setup.sh.
-fs::path arm64Busybox() {
-  const char* dir = std::getenv("BINFMTD_FOREIGN_BINARIES");
-  fs::path p = fs::path(dir ? dir : "/var/cache/binfmtd-tests") / "busybox-arm64";
-  return p;
-}
+fs::path arm64Busybox() { return harness::foreignBinaries() / "busybox-arm64"; }
 
 bool prerequisites() {
   bool ok = fs::exists(arm64Busybox()) && fs::exists("/usr/bin/qemu-aarch64-static");

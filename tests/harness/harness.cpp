@@ -30,6 +30,11 @@ bool inCi() {
   return ci != nullptr && *ci != '\0' && std::string(ci) != "false";
 }
 
+fs::path foreignBinaries() {
+  const char* dir = std::getenv("BINFMTD_FOREIGN_BINARIES");
+  return dir != nullptr && *dir != '\0' ? dir : "/var/cache/binfmtd-tests";
+}
+
 void writeKernelFile(const std::string& name, const std::string& text) {
   const std::string file = (Daemon::binfmtDir() / name).string();
   int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);

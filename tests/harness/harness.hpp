@@ -19,6 +19,10 @@ namespace harness {
 /// True when CI=true (or any non-empty value but "false"): missing prerequisites fail.
 bool inCi();
 
+/// Where scripts/setup.sh put the foreign test binaries (busybox-arm64, ...):
+/// $BINFMTD_FOREIGN_BINARIES, set by meson, or its default.
+std::filesystem::path foreignBinaries();
+
 using testfiles::readFile;
 using testfiles::TempDir;
 using testfiles::writeFile;
