@@ -32,8 +32,7 @@ std::uint64_t monotonicUsec() {
 }
 
 sdbus::Error toDbus(const Error& e) {
-  return sdbus::Error(std::string(kErrorPrefix) + std::string(errorInfo(e.code()).name),
-                      e.what());
+  return sdbus::Error(errorName(e.code()), e.what());
 }
 
 std::string joined(const std::vector<std::string>& items, const char* sep = ", ") {
