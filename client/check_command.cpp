@@ -182,11 +182,16 @@ int runCheck(const Invocation& inv) {
   if (inv.json) {
     nlohmann::ordered_json j;
     j["file"] = file;
-    for (const auto& [key, value] :
-         {std::pair<const char*, const std::string&>{"format", r.format},
-          {"architecture", r.architecture}, {"verdict", r.verdict}, {"cause", r.cause},
-          {"handler", r.handler}, {"interpreter", r.interpreter}, {"flags", r.flags},
-          {"reason", r.reason}, {"fix", r.fix}, {"error", r.error}})
+    for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"format", r.format},
+                                     {"architecture", r.architecture},
+                                     {"verdict", r.verdict},
+                                     {"cause", r.cause},
+                                     {"handler", r.handler},
+                                     {"interpreter", r.interpreter},
+                                     {"flags", r.flags},
+                                     {"reason", r.reason},
+                                     {"fix", r.fix},
+                                     {"error", r.error}})
       j[key] = value;
     j["command"] = r.command;
     j["notes"] = notes;

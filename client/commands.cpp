@@ -104,10 +104,10 @@ int runStatus(const Invocation& inv) {
     return exitCode;
   }
   std::printf("binfmtd %s\n", m.version.c_str());
-  std::printf("  binfmt_misc: %s (%s, %s)\n", m.binfmtMiscPath.c_str(),
-              m.mounted ? "mounted" : term::paint("NOT mounted", term::Style::Bad).c_str(),
-              m.globalEnabled ? "enabled"
-                              : term::paint("globally DISABLED", term::Style::Bad).c_str());
+  std::printf(
+      "  binfmt_misc: %s (%s, %s)\n", m.binfmtMiscPath.c_str(),
+      m.mounted ? "mounted" : term::paint("NOT mounted", term::Style::Bad).c_str(),
+      m.globalEnabled ? "enabled" : term::paint("globally DISABLED", term::Style::Bad).c_str());
   std::printf("     handlers: %u owned by binfmtd (%u not as configured), %u foreign\n", owned,
               problems, foreign);
   const std::string result = m.lastReconcileResult == binfmtd::ReconcileResult::None
@@ -140,9 +140,12 @@ int runList(const Invocation& inv) {
   if (inv.json) {
     Json j = Json::array();
     for (const auto& h : handlers) {
-      j.push_back({{"name", h.name}, {"architecture", h.architecture},
-                   {"interpreter", h.interpreter}, {"ownership", str(toString(h.ownership))},
-                   {"state", str(toString(h.state))}, {"enabled", h.enabled},
+      j.push_back({{"name", h.name},
+                   {"architecture", h.architecture},
+                   {"interpreter", h.interpreter},
+                   {"ownership", str(toString(h.ownership))},
+                   {"state", str(toString(h.state))},
+                   {"enabled", h.enabled},
                    {"object", h.objectPath}});
     }
     printJson(j);
@@ -184,7 +187,8 @@ int runShow(const Invocation& inv) {
     return 0;
   }
   std::printf("%s\n", h.name.c_str());
-  std::printf("        State: %s%s\n", str(toString(h.state)).c_str(), h.enabled ? " (enabled)" : "");
+  std::printf("        State: %s%s\n", str(toString(h.state)).c_str(),
+              h.enabled ? " (enabled)" : "");
   std::printf("        Owner: %s\n", h.foreign() ? "foreign" : "binfmtd");
   if (!h.architecture.empty()) std::printf(" Architecture: %s\n", h.architecture.c_str());
   std::printf("  Interpreter: %s\n", h.interpreter.c_str());

@@ -168,12 +168,14 @@ std::optional<ArchRow> rowFromDaemon(const Report& r, const client::Architecture
   if (inKernel) {
     // Disabled on purpose (standby, or by the owner of an entry nobody configured here)
     // is not a failure; disabled although configured is.
-    row.enabled = h->enabled && d.manager.globalEnabled ? Mark::Ok
+    row.enabled = h->enabled && d.manager.globalEnabled               ? Mark::Ok
                   : a.configured && h->state != HandlerState::Standby ? Mark::Fail
-                                                          : Mark::None;
+                                                                      : Mark::None;
     if (!h->enabled && !a.configured) row.notes.push_back("disabled by the program that registered it");
-    if (h->state == HandlerState::Standby) row.notes.push_back("standby: a handler with a higher priority takes its binaries");
-    if (h->state == HandlerState::Shadowed) row.notes.push_back("shadowed: a newer foreign entry takes its binaries");
+    if (h->state == HandlerState::Standby)
+      row.notes.push_back("standby: a handler with a higher priority takes its binaries");
+    if (h->state == HandlerState::Shadowed)
+      row.notes.push_back("shadowed: a newer foreign entry takes its binaries");
     if (h->foreign()) row.notes.push_back("registered by another program (foreign)");
     const bool present = ::access(h->interpreter.c_str(), X_OK) == 0;
     if (present) {
@@ -272,9 +274,11 @@ void compareViews(Report& r) {
   const DaemonFacts& d = r.daemon;
   if (!d.running || !d.manager.mounted) return;
   if (l.viewPath.empty()) {
-    std::string text = "binfmt_misc is not mounted in this shell's mount namespace (binfmtd has it at " +
-                       d.manager.binfmtMiscPath + " in its own): programs started here still use binfmtd's entries, "
-                       "but this shell and the tools run in it cannot list or change them";
+    std::string text =
+        "binfmt_misc is not mounted in this shell's mount namespace (binfmtd has it at " +
+        d.manager.binfmtMiscPath +
+        " in its own): programs started here still use binfmtd's entries, "
+        "but this shell and the tools run in it cannot list or change them";
     if (!l.initialUserNamespace)
       text += "; this shell is also in a user namespace, whose own binfmt_misc, if one was "
               "mounted in it elsewhere, would decide instead";
@@ -295,8 +299,9 @@ void compareViews(Report& r) {
          "run the program from a shell outside this user namespace (for example a new login "
          "on the host)"});
   } else {
-    r.problems.push_back({"this shell sees " + std::to_string(here.size()) + " entries at " + l.viewPath +
-                              ", binfmtd " + std::to_string(there.size()) + " at " + d.manager.binfmtMiscPath +
+    r.problems.push_back({"this shell sees " + std::to_string(here.size()) + " entries at " +
+                              l.viewPath + ", binfmtd " + std::to_string(there.size()) + " at " +
+                              d.manager.binfmtMiscPath +
                               ": they are not the same binfmt_misc table",
                           "systemctl restart binfmtd"});
   }
@@ -347,8 +352,7 @@ Report buildReport() {
   const DaemonFacts& d = r.daemon;
 
   if (!d.running) {
-    r.problems.push_back({d.notRunning,
-                          "systemctl enable --now binfmtd"});
+    r.problems.push_back({d.notRunning, "systemctl enable --now binfmtd"});
     if (l.viewPath.empty())
       r.problems.push_back({"binfmt_misc is not mounted: no foreign binary can run",
                             "sudo mount -t binfmt_misc binfmt_misc " + std::string(kDefaultBinfmtMisc)});
@@ -356,7 +360,8 @@ Report buildReport() {
       r.problems.push_back({"binfmt_misc is disabled as a whole: no entry is used",
                             "echo 1 | sudo tee " + l.viewPath + "/status"});
   } else if (!d.manager.mounted) {
-    std::string text = "binfmt_misc is not mounted at " + d.manager.binfmtMiscPath + ", where binfmtd manages it";
+    std::string text =
+        "binfmt_misc is not mounted at " + d.manager.binfmtMiscPath + ", where binfmtd manages it";
     for (const auto& e : d.manager.lastReconcileErrors) text += "; " + e;
     r.problems.push_back({text, "sudo modprobe binfmt_misc && sudo systemctl restart binfmtd"});
   } else if (!d.manager.globalEnabled) {
@@ -418,9 +423,12 @@ void printText(const Report& r) {
     line("running:", term::paint("no", term::Style::Bad) + " (" + d.unreachable + ")");
   } else {
     line("running:", "yes, version " + d.manager.version);
-    line("binfmt_misc:", d.manager.binfmtMiscPath + " (" + (d.manager.mounted ? "mounted" : "NOT mounted") + ", " +
+    line("binfmt_misc:", d.manager.binfmtMiscPath + " (" +
+                             (d.manager.mounted ? "mounted" : "NOT mounted") + ", " +
                              (d.manager.globalEnabled ? "enabled" : "DISABLED") + ")");
-    line("configuration:", d.manager.configErrors.empty() ? "no errors" : std::to_string(d.manager.configErrors.size()) + " error(s)");
+    line("configuration:", d.manager.configErrors.empty()
+                               ? "no errors"
+                               : std::to_string(d.manager.configErrors.size()) + " error(s)");
     line("verification:", d.verify == VerifyStatus::Ran      ? "probes ran (Verify)"
                           : d.verify == VerifyStatus::TooOld ? "not verified (binfmtd too old)"
                                                              : "not verified: " + d.verifyError);

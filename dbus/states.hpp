@@ -45,45 +45,50 @@ enum class HandlerState {
   Error,       // the last attempt failed
   Unknown,     // a string this build does not know
 };
-inline constexpr StringTable<HandlerState, 8> kHandlerStates{{{
-                                                                 {HandlerState::Registered, "registered"},
-                                                                 {HandlerState::Disabled, "disabled"},
-                                                                 {HandlerState::Standby, "standby"},
-                                                                 {HandlerState::Shadowed, "shadowed"},
-                                                                 {HandlerState::Inactive, "inactive"},
-                                                                 {HandlerState::Missing, "missing"},
-                                                                 {HandlerState::Conflict, "conflict"},
-                                                                 {HandlerState::Error, "error"},
-                                                             }},
-                                                             HandlerState::Unknown,
-                                                             "unknown"};
+inline constexpr StringTable<HandlerState, 8> kHandlerStates{
+    {{
+        {HandlerState::Registered, "registered"},
+        {HandlerState::Disabled, "disabled"},
+        {HandlerState::Standby, "standby"},
+        {HandlerState::Shadowed, "shadowed"},
+        {HandlerState::Inactive, "inactive"},
+        {HandlerState::Missing, "missing"},
+        {HandlerState::Conflict, "conflict"},
+        {HandlerState::Error, "error"},
+    }},
+    HandlerState::Unknown,
+    "unknown"};
 
 /// Handler.Ownership.
 enum class Ownership { Owned, Foreign };
 inline constexpr StringTable<Ownership, 2> kOwnerships{
-    {{{Ownership::Owned, "owned"}, {Ownership::Foreign, "foreign"}}}, Ownership::Foreign, "foreign"};
+    {{{Ownership::Owned, "owned"}, {Ownership::Foreign, "foreign"}}},
+    Ownership::Foreign,
+    "foreign"};
 
 /// Handler.Verification.
 enum class Verification { Passed, Failed, Unverified, NoProbe, Unknown };
-inline constexpr StringTable<Verification, 4> kVerifications{{{
-                                                                 {Verification::Passed, "passed"},
-                                                                 {Verification::Failed, "failed"},
-                                                                 {Verification::Unverified, "unverified"},
-                                                                 {Verification::NoProbe, "no-probe"},
-                                                             }},
-                                                             Verification::Unknown,
-                                                             "unknown"};
+inline constexpr StringTable<Verification, 4> kVerifications{
+    {{
+        {Verification::Passed, "passed"},
+        {Verification::Failed, "failed"},
+        {Verification::Unverified, "unverified"},
+        {Verification::NoProbe, "no-probe"},
+    }},
+    Verification::Unknown,
+    "unknown"};
 
 /// Manager.LastReconcileResult ("" before the first reconcile: None).
 enum class ReconcileResult { None, Ok, Partial, Failed, Unknown };
-inline constexpr StringTable<ReconcileResult, 4> kReconcileResults{{{
-                                                                       {ReconcileResult::None, ""},
-                                                                       {ReconcileResult::Ok, "ok"},
-                                                                       {ReconcileResult::Partial, "partial"},
-                                                                       {ReconcileResult::Failed, "failed"},
-                                                                   }},
-                                                                   ReconcileResult::Unknown,
-                                                                   "unknown"};
+inline constexpr StringTable<ReconcileResult, 4> kReconcileResults{
+    {{
+        {ReconcileResult::None, ""},
+        {ReconcileResult::Ok, "ok"},
+        {ReconcileResult::Partial, "partial"},
+        {ReconcileResult::Failed, "failed"},
+    }},
+    ReconcileResult::Unknown,
+    "unknown"};
 
 /// What a change line (Enable, Disable, Reload, Repaired) says was done to a handler: the
 /// words after "NAME: " and before " (REASON)".
@@ -97,17 +102,18 @@ enum class ChangeKind {
   Adopted,
   Other,  // another sentence ("binfmt_misc: enabled again (...)")
 };
-inline constexpr StringTable<ChangeKind, 7> kChangeKinds{{{
-                                                             {ChangeKind::Registered, "registered"},
-                                                             {ChangeKind::Replaced, "replaced"},
-                                                             {ChangeKind::Enabled, "enabled"},
-                                                             {ChangeKind::Disabled, "disabled"},
-                                                             {ChangeKind::RegisteredAgain, "registered again"},
-                                                             {ChangeKind::Removed, "removed"},
-                                                             {ChangeKind::Adopted, "adopted"},
-                                                         }},
-                                                         ChangeKind::Other,
-                                                         "other"};
+inline constexpr StringTable<ChangeKind, 7> kChangeKinds{
+    {{
+        {ChangeKind::Registered, "registered"},
+        {ChangeKind::Replaced, "replaced"},
+        {ChangeKind::Enabled, "enabled"},
+        {ChangeKind::Disabled, "disabled"},
+        {ChangeKind::RegisteredAgain, "registered again"},
+        {ChangeKind::Removed, "removed"},
+        {ChangeKind::Adopted, "adopted"},
+    }},
+    ChangeKind::Other,
+    "other"};
 
 constexpr std::string_view toString(HandlerState v) { return kHandlerStates.name(v); }
 constexpr std::string_view toString(Ownership v) { return kOwnerships.name(v); }

@@ -87,8 +87,9 @@ Pieces fish() {
   };
   Pieces p;
   for (const auto& c : binfmtctl::commands())
-    p.descriptions += std::string("complete -c binfmtctl -n \"not __fish_seen_subcommand_from "
-                                  "$commands\" -a ") +
+    p.descriptions += std::string(
+                          "complete -c binfmtctl -n \"not __fish_seen_subcommand_from "
+                          "$commands\" -a ") +
                       c.name + " -d " + quoted(c.summary, "\\'") + "\n";
   for (const auto& [action, names] : byAction(how))
     p.arguments += "complete -c binfmtctl -n \"__fish_seen_subcommand_from " + joined(names, " ") +

@@ -106,7 +106,8 @@ class Client::Proxy final
   void onInterfacesRemoved(const sdbus::ObjectPath&, const std::vector<std::string>&) override {}
 };
 
-Client::Client() : owned_(connectSystemBus()), bus_(*owned_), proxy_(std::make_unique<Proxy>(bus_)) {}
+Client::Client()
+    : owned_(connectSystemBus()), bus_(*owned_), proxy_(std::make_unique<Proxy>(bus_)) {}
 
 Client::Client(sdbus::IConnection& bus) : bus_(bus), proxy_(std::make_unique<Proxy>(bus_)) {}
 
@@ -129,9 +130,7 @@ Manager Client::manager() {
 }
 
 std::vector<HandlerSummary> Client::listHandlers() {
-  return translated([&] {
-    return decodeHandlerSummaries(proxy_->ListHandlers());
-  });
+  return translated([&] { return decodeHandlerSummaries(proxy_->ListHandlers()); });
 }
 
 std::vector<Handler> Client::handlers() {
@@ -169,9 +168,7 @@ std::optional<std::string> Client::findHandler(const std::string& name) {
 }
 
 std::vector<PlanStep> Client::plan() {
-  return translated([&] {
-    return decodePlan(proxy_->Plan());
-  });
+  return translated([&] { return decodePlan(proxy_->Plan()); });
 }
 
 sdbus::MethodCall Client::changeCall(const char* method, const std::vector<std::string>* names,
@@ -242,8 +239,8 @@ PendingCall Client::managerAsync(Callback<Manager> done) {
   return translated([&] {
     auto call = proxy_->raw().createMethodCall(kPropertiesInterface, "GetAll");
     call << std::string(kManagerInterface);
-    return PendingCall(proxy_->raw().callMethod(
-        call, replyHandler<PropertyMap>(std::move(done), decodeManager)));
+    return PendingCall(
+        proxy_->raw().callMethod(call, replyHandler<PropertyMap>(std::move(done), decodeManager)));
   });
 }
 
@@ -271,21 +268,23 @@ PendingCall Client::changeAsync(sdbus::MethodCall call, const ChangeOptions& opt
                          : proxy_->raw().callMethod(call, std::move(handler)));
 }
 
-PendingCall Client::enableAsync(const std::vector<std::string>& names,
-                                const ChangeOptions& options, Callback<std::vector<Change>> done) {
+PendingCall Client::enableAsync(const std::vector<std::string>& names, const ChangeOptions& options,
+                                Callback<std::vector<Change>> done) {
   return translated(
       [&] { return changeAsync(changeCall("Enable", &names, options), options, std::move(done)); });
 }
 
 PendingCall Client::disableAsync(const std::vector<std::string>& names,
                                  const ChangeOptions& options, Callback<std::vector<Change>> done) {
-  return translated(
-      [&] { return changeAsync(changeCall("Disable", &names, options), options, std::move(done)); });
+  return translated([&] {
+    return changeAsync(changeCall("Disable", &names, options), options, std::move(done));
+  });
 }
 
 PendingCall Client::reloadAsync(const ChangeOptions& options, Callback<std::vector<Change>> done) {
-  return translated(
-      [&] { return changeAsync(changeCall("Reload", nullptr, options), options, std::move(done)); });
+  return translated([&] {
+    return changeAsync(changeCall("Reload", nullptr, options), options, std::move(done));
+  });
 }
 
 PendingCall Client::verifyAsync(const std::vector<std::string>& names,
@@ -315,12 +314,13 @@ Subscription Client::onHandlerAdded(std::function<void(const Handler&)> callback
     const std::string rule = signalRule("interface='" + std::string(kObjectManagerInterface) +
                                         "',member='InterfacesAdded',path='" + kManagerPath + "'");
     return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-      sdbus::ObjectPath path;
-      std::map<std::string, PropertyMap> interfaces;
-      m >> path >> interfaces;
-      const auto it = interfaces.find(kHandlerInterface);
-      if (it != interfaces.end()) callback(decodeHandler(path, it->second));
-    })));
+                                        sdbus::ObjectPath path;
+                                        std::map<std::string, PropertyMap> interfaces;
+                                        m >> path >> interfaces;
+                                        const auto it = interfaces.find(kHandlerInterface);
+                                        if (it != interfaces.end())
+                                          callback(decodeHandler(path, it->second));
+                                      })));
   });
 }
 
@@ -329,12 +329,13 @@ Subscription Client::onHandlerRemoved(std::function<void(const HandlerRemoved&)>
     const std::string rule = signalRule("interface='" + std::string(kObjectManagerInterface) +
                                         "',member='InterfacesRemoved',path='" + kManagerPath + "'");
     return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-      sdbus::ObjectPath path;
-      std::vector<std::string> interfaces;
-      m >> path >> interfaces;
-      if (std::find(interfaces.begin(), interfaces.end(), kHandlerInterface) != interfaces.end())
-        callback({path, handlerNameFromPath(path)});
-    })));
+                                        sdbus::ObjectPath path;
+                                        std::vector<std::string> interfaces;
+                                        m >> path >> interfaces;
+                                        if (std::find(interfaces.begin(), interfaces.end(),
+                                                      kHandlerInterface) != interfaces.end())
+                                          callback({path, handlerNameFromPath(path)});
+                                      })));
   });
 }
 
@@ -344,14 +345,15 @@ Subscription Client::onPropertiesChanged(std::function<void(const PropertiesChan
         signalRule("interface='" + std::string(kPropertiesInterface) +
                    "',member='PropertiesChanged',path_namespace='" + kManagerPath + "'");
     return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-      PropertiesChange c;
-      c.objectPath = m.getPath();
-      m >> c.interface >> c.changed >> c.invalidated;
-      c.target = c.interface == kManagerInterface   ? Target::Manager
-                 : c.interface == kHandlerInterface ? Target::Handler
-                                                    : Target::Other;
-      callback(c);
-    })));
+                                        PropertiesChange c;
+                                        c.objectPath = m.getPath();
+                                        m >> c.interface >> c.changed >> c.invalidated;
+                                        c.target =
+                                            c.interface == kManagerInterface   ? Target::Manager
+                                            : c.interface == kHandlerInterface ? Target::Handler
+                                                                               : Target::Other;
+                                        callback(c);
+                                      })));
   });
 }
 
@@ -360,12 +362,12 @@ Subscription Client::onRepaired(std::function<void(const Repair&)> callback) {
     const std::string rule =
         signalRule("interface='" + std::string(kManagerInterface) + "',member='Repaired'");
     return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-      std::vector<std::string> changes;
-      Repair r;
-      m >> changes >> r.problems;
-      r.changes = decodeChanges(changes);
-      callback(r);
-    })));
+                                        std::vector<std::string> changes;
+                                        Repair r;
+                                        m >> changes >> r.problems;
+                                        r.changes = decodeChanges(changes);
+                                        callback(r);
+                                      })));
   });
 }
 
@@ -373,13 +375,14 @@ Subscription Client::onOwnerChanged(std::function<void(const OwnerChange&)> call
   return translated([&] {
     const std::string rule =
         "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-        "member='NameOwnerChanged',arg0='" + std::string(kBusName) + "'";
+        "member='NameOwnerChanged',arg0='" +
+        std::string(kBusName) + "'";
     return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-      std::string name;
-      OwnerChange c;
-      m >> name >> c.oldOwner >> c.newOwner;
-      callback(c);
-    })));
+                                        std::string name;
+                                        OwnerChange c;
+                                        m >> name >> c.oldOwner >> c.newOwner;
+                                        callback(c);
+                                      })));
   });
 }
 

@@ -11,9 +11,12 @@ std::string sentence(ErrorKind kind, const std::string& message) {
     case ErrorKind::NoDaemon:
       return "binfmtd is not running (nobody owns " + std::string(kBusName) +
              " on the system bus).\nStart it with: systemctl start binfmtd";
-    case ErrorKind::NoBus: return "cannot reach the system bus: " + message;
-    case ErrorKind::BusDenied: return "permission denied by the bus policy: " + message;
-    default: return message;
+    case ErrorKind::NoBus:
+      return "cannot reach the system bus: " + message;
+    case ErrorKind::BusDenied:
+      return "permission denied by the bus policy: " + message;
+    default:
+      return message;
   }
 }
 

@@ -5,10 +5,10 @@
 // away and coming back. And binfmtctl, which uses it, on issue 12's points 7 and 8: status
 // does not count inactive or standby handlers as "not as configured", and import
 // --from=kernel --all and doctor agree on what is in the kernel.
-#include <catch2/catch.hpp>
 #include <sys/mount.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -260,10 +260,11 @@ TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors,
   auto s5 = c.onOwnerChanged([&](const client::OwnerChange& o) { owners.push_back(o); });
 
   std::optional<std::vector<client::Change>> enabled;
-  c.enableAsync({"gamma"}, {false, false}, [&](std::vector<client::Change> v, const client::Error* e) {
-    CHECK(e == nullptr);
-    enabled = std::move(v);
-  });
+  c.enableAsync({"gamma"}, {false, false},
+                [&](std::vector<client::Change> v, const client::Error* e) {
+                  CHECK(e == nullptr);
+                  enabled = std::move(v);
+                });
   REQUIRE(pump(c, [&] { return enabled.has_value(); }));
   REQUIRE(enabled->size() == 1);
   CHECK(enabled->front().line.handler == "gamma");
@@ -284,10 +285,11 @@ TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors,
   }));
 
   std::optional<client::Error> refused;
-  c.disableAsync({"arm65"}, {false, false}, [&](std::vector<client::Change> v, const client::Error* e) {
-    CHECK(v.empty());
-    if (e != nullptr) refused = *e;
-  });
+  c.disableAsync({"arm65"}, {false, false},
+                 [&](std::vector<client::Change> v, const client::Error* e) {
+                   CHECK(v.empty());
+                   if (e != nullptr) refused = *e;
+                 });
   REQUIRE(pump(c, [&] { return refused.has_value(); }));
   CHECK(refused->code() == binfmtd::Errc::NoSuchHandler);
 
@@ -323,9 +325,8 @@ TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors,
     CHECK(v.empty());  // nothing changed
     ++answered;
   });
-  auto cancelled = c.managerAsync([&](client::Manager, const client::Error*) {
-    FAIL("a cancelled call's callback ran");
-  });
+  auto cancelled = c.managerAsync(
+      [&](client::Manager, const client::Error*) { FAIL("a cancelled call's callback ran"); });
   CHECK(cancelled.pending());
   cancelled.cancel();
   REQUIRE(pump(c, [&] { return answered == 6; }));

@@ -107,22 +107,27 @@ TEST_CASE("change lines: taken apart and put together again", "[client]") {
   CHECK(decodeChange("a: adopted (same)").text == "a: adopted (same)");
 }
 
-TEST_CASE("GetManagedObjects: handler objects only, sorted by name, missing properties kept "
-          "at their defaults",
-          "[client]") {
+TEST_CASE(
+    "GetManagedObjects: handler objects only, sorted by name, missing properties kept "
+    "at their defaults",
+    "[client]") {
   ManagedObjects objects;
   // Object paths sort differently from names: '-' is "_2d".
   objects[sdbus::ObjectPath("/org/binfmtd/Binfmt1/handler/qemu_2daarch64")]
          ["org.binfmtd.Binfmt1.Handler"] = {
-      {"Name", v("qemu-aarch64")}, {"State", v("standby")}, {"Ownership", v("owned")},
-      {"Enabled", sdbus::Variant(false)}, {"Type", v("magic")},
-      {"Magic", sdbus::Variant(std::vector<uint8_t>{0x7f, 'E'})},
-      {"Priority", sdbus::Variant(int32_t{3})}, {"Verification", v("passed")},
-      {"FutureProperty", sdbus::Variant(uint32_t{7})}};
+             {"Name", v("qemu-aarch64")},
+             {"State", v("standby")},
+             {"Ownership", v("owned")},
+             {"Enabled", sdbus::Variant(false)},
+             {"Type", v("magic")},
+             {"Magic", sdbus::Variant(std::vector<uint8_t>{0x7f, 'E'})},
+             {"Priority", sdbus::Variant(int32_t{3})},
+             {"Verification", v("passed")},
+             {"FutureProperty", sdbus::Variant(uint32_t{7})}};
   // An older binfmtd: no Verification, no Platforms; and a property of an unexpected type.
   objects[sdbus::ObjectPath("/org/binfmtd/Binfmt1/handler/a")]["org.binfmtd.Binfmt1.Handler"] = {
-      {"Name", v("a")}, {"State", v("registered")}, {"Ownership", v("foreign")},
-      {"Type", v("extension")}, {"Extension", v("jar")}, {"Offset", v("not a number")}};
+      {"Name", v("a")},         {"State", v("registered")}, {"Ownership", v("foreign")},
+      {"Type", v("extension")}, {"Extension", v("jar")},    {"Offset", v("not a number")}};
   objects[sdbus::ObjectPath("/org/binfmtd/Binfmt1")]["org.binfmtd.Binfmt1.Manager"] = {
       {"Name", v("not a handler")}};
 
@@ -171,10 +176,9 @@ TEST_CASE("the other replies: manager, architectures, plan, verify, check", "[cl
   CHECK(decodeManager({}).lastReconcileResult == ReconcileResult::None);
 
   const std::vector<ArchitectureRecord> archs = {
-      ArchitectureRecord("aarch64", std::vector<std::string>{"arm64"}, "/usr/bin/qemu-aarch64",
-                         true, false,
-                         PropertyMap{{"handler", v("qemu-aarch64")},
-                                     {"configured", sdbus::Variant(true)}}),
+      ArchitectureRecord(
+          "aarch64", std::vector<std::string>{"arm64"}, "/usr/bin/qemu-aarch64", true, false,
+          PropertyMap{{"handler", v("qemu-aarch64")}, {"configured", sdbus::Variant(true)}}),
       // Without the extra fields, as a binfmtd before them would send it.
       ArchitectureRecord("x86_64", std::vector<std::string>{"amd64"}, "", false, true,
                          PropertyMap{})};

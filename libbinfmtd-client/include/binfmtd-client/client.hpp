@@ -113,8 +113,8 @@ struct OwnerChange {
 /// What a loop must wait for before dispatch(): see the comment at the top.
 struct PollData {
   int fd = -1;
-  short events = 0;                  // poll(2) events
-  std::uint64_t timeoutUsec = 0;     // CLOCK_MONOTONIC, absolute; UINT64_MAX = none
+  short events = 0;               // poll(2) events
+  std::uint64_t timeoutUsec = 0;  // CLOCK_MONOTONIC, absolute; UINT64_MAX = none
   /// The timeout relative to now, in milliseconds, for poll(2) and GLib (-1 = none).
   int timeoutMsec() const;
 };
@@ -136,11 +136,11 @@ class Client {
 
   /// Whether somebody owns org.binfmtd.Binfmt1 now (a question to the bus, not binfmtd).
   bool daemonRunning();
-  Manager manager();                          // GetAll of the Manager interface
-  std::vector<HandlerSummary> listHandlers();  // ListHandlers, sorted by name
-  std::vector<Handler> handlers();             // GetManagedObjects, sorted by name
+  Manager manager();                               // GetAll of the Manager interface
+  std::vector<HandlerSummary> listHandlers();      // ListHandlers, sorted by name
+  std::vector<Handler> handlers();                 // GetManagedObjects, sorted by name
   Handler handler(const std::string& objectPath);  // GetAll of one handler object
-  std::vector<Architecture> architectures();   // ListArchitectures
+  std::vector<Architecture> architectures();       // ListArchitectures
   /// The object path of the handler `name` refers to: a handler's name, else an
   /// architecture's name or alias (its handler must exist). nullopt when none does.
   std::optional<std::string> findHandler(const std::string& name);

@@ -27,8 +27,8 @@ struct HandlerSummary {
   std::string interpreter;
   Ownership ownership = Ownership::Owned;
   HandlerState state = HandlerState::Unknown;
-  bool enabled = false;      // the kernel entry is enabled (false when disabled or absent)
-  std::string objectPath;    // /org/binfmtd/Binfmt1/handler/...
+  bool enabled = false;    // the kernel entry is enabled (false when disabled or absent)
+  std::string objectPath;  // /org/binfmtd/Binfmt1/handler/...
 
   bool foreign() const { return ownership == Ownership::Foreign; }
 
@@ -56,9 +56,9 @@ struct Handler : HandlerSummary {
   std::string extension;        // without the dot
   std::uint32_t offset = 0;
   std::vector<std::uint8_t> magic, mask;
-  std::string lastError;        // why it is not simply registered; ""
-  std::string shadowedBy;       // the newer foreign entry the kernel tries first, or ""
-  std::string sourceFile;       // "file:line:col" of its configuration; "" if foreign
+  std::string lastError;   // why it is not simply registered; ""
+  std::string shadowedBy;  // the newer foreign entry the kernel tries first, or ""
+  std::string sourceFile;  // "file:line:col" of its configuration; "" if foreign
   std::int32_t priority = 0;
   std::vector<std::string> platforms;  // OCI platform names
   /// Whether binfmtd ran its probe; nullopt from a binfmtd without verified emulation.
@@ -110,8 +110,8 @@ struct Architecture {
 
 /// One step of a dry run (Plan).
 struct PlanStep {
-  std::string action;  // register, replace, enable, disable, reorder, remove, adopt,
-                       // conflict, shadowed, error
+  std::string action;   // register, replace, enable, disable, reorder, remove, adopt,
+                        // conflict, shadowed, error
   std::string handler;  // may be "" for a configuration error
   std::string reason;
 };
@@ -146,8 +146,7 @@ struct CheckRequest {
 
 /// Check's verdict, every field "" (or empty) when the binfmtd that answered has no such key.
 struct CheckResult {
-  std::string format, architecture, verdict, cause, handler, interpreter, flags, reason, fix,
-      error;
+  std::string format, architecture, verdict, cause, handler, interpreter, flags, reason, fix, error;
   std::vector<std::string> notes, command;
 
   /// The file would run (verdict "native" or "handled").
@@ -162,10 +161,10 @@ std::string handlerNameFromPath(const std::string& objectPath);
 // The decoders, for callers that hold the wire data themselves (tests, signal handlers).
 // Each is the only decode of its type; the wire types are those of the XML.
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>>;
-using HandlerRecord = sdbus::Struct<std::string, std::string, std::string, std::string,
-                                    std::string, bool, sdbus::ObjectPath>;  // (sssssbo)
-using ArchitectureRecord = sdbus::Struct<std::string, std::vector<std::string>, std::string,
-                                         bool, bool, PropertyMap>;  // (sassbba{sv})
+using HandlerRecord = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                                    bool, sdbus::ObjectPath>;  // (sssssbo)
+using ArchitectureRecord = sdbus::Struct<std::string, std::vector<std::string>, std::string, bool,
+                                         bool, PropertyMap>;                // (sassbba{sv})
 using TripleRecord = sdbus::Struct<std::string, std::string, std::string>;  // (sss)
 HandlerSummary decodeHandlerSummary(const HandlerRecord& record);
 std::vector<HandlerSummary> decodeHandlerSummaries(const std::vector<HandlerRecord>& records);
