@@ -13,7 +13,7 @@ PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin lib
   nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
   clang-14 libclang-rt-14-dev bash-completion zsh fish man-db
   debhelper dpkg-dev lintian ccache qemu-system-x86 qemu-utils mmdebstrap busybox-static cpio kmod
-  e2fsprogs"
+  e2fsprogs libglib2.0-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "binfmtd-client/client.hpp"
+#include "binfmtd-client/glib_source.hpp"
 #include "harness/harness.hpp"
 
 namespace fs = std::filesystem;
@@ -384,6 +385,53 @@ TEST_CASE("no system bus: the client says so, binfmtctl exits with 3") {
   CHECK(r.exitCode == 3);
   CHECK(r.err.rfind("binfmtctl: cannot reach the system bus: ", 0) == 0);
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+// The desktop program's way: the client's replies and signals as events of a GLib main
+// loop, on its one thread.
+TEST_CASE("client in a GLib main loop, without threads") {
+  cleanInstance();
+  harness::TempDir tmp;
+  harness::TestBus bus;
+  harness::Daemon daemon(tmp.path / "root");
+  writeConfig(daemon);
+  daemon.start();
+  INFO(daemon.log());
+  const auto threads = [] {
+    return std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator());
+  };
+  REQUIRE(threads() == 1);
+
+  client::Client c;
+  GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+  GSource* source = client::attachToGlib(c);
+  bool changed = false, enabledGamma = false;
+  long threadsInCallback = 0;
+  auto sub = c.onPropertiesChanged([&](const client::PropertiesChange& ch) {
+    if (ch.target == client::Target::Handler && ch.changed.count("State") &&
+        ch.changed.at("State").get<std::string>() == "registered")
+      changed = true;
+    if (changed && enabledGamma) g_main_loop_quit(loop);
+  });
+  c.enableAsync({"gamma"}, {false, false},
+                [&](std::vector<client::Change> v, const client::Error* e) {
+                  CHECK(e == nullptr);
+                  enabledGamma = v.size() == 1 && v[0].line.handler == "gamma";
+                  threadsInCallback = threads();
+                  if (changed && enabledGamma) g_main_loop_quit(loop);
+                });
+  const guint guard = g_timeout_add_seconds(
+      10, [](gpointer l) { return g_main_loop_quit(static_cast<GMainLoop*>(l)), G_SOURCE_REMOVE; },
+      loop);
+  g_main_loop_run(loop);
+  CHECK(enabledGamma);
+  CHECK(changed);
+  CHECK(threadsInCallback == 1);
+  if (GSource* g = g_main_context_find_source_by_id(nullptr, guard)) g_source_destroy(g);
+  g_source_destroy(source);
+  g_source_unref(source);
+  g_main_loop_unref(loop);
+  daemon.stop();
 }
 
 // Issue 12, points 7 and 8, with the real daemon and binfmtctl.

@@ -10,9 +10,10 @@
 //    from dispatch(), on the caller's thread: the client starts no thread. To run in a
 //    foreign main loop, watch pollData().fd for pollData().events with a timeout of
 //    pollData().timeoutMsec(), call dispatch() when either fires, and ask pollData()
-//    again before every wait (a GLib GSource does it in prepare(); binfmtd's own sd-event
-//    loop does the same, daemon/event_loop.cpp). waitAndDispatch() is that loop, once, for
-//    programs without a loop of their own (binfmtctl monitor, tests).
+//    again before every wait (binfmtd's own sd-event loop does the same,
+//    daemon/event_loop.cpp). glib_source.hpp is that for a GLib main loop (GTK):
+//    `attachToGlib(client)`. waitAndDispatch() is that loop, once, for programs without
+//    a loop of their own (binfmtctl monitor, tests).
 //
 // Callbacks run inside dispatch(); they may make blocking calls and subscribe, but must not
 // throw (the bus library's C code is between them and the caller), and must not destroy the
