@@ -147,7 +147,11 @@ void verificationOf(const DaemonFacts& d, const client::Handler* h, ArchRow& row
   }
   row.verification = verdict;
   row.detail = detail;
-  row.executes = verdict == "passed" ? Mark::Ok : verdict == "failed" ? Mark::Fail : Mark::None;
+  // binfmtd's verdicts, and doctor's own words for none ("not-verified", ...).
+  const auto v = binfmtd::kVerifications.parse(verdict);
+  row.executes = v == binfmtd::Verification::Passed   ? Mark::Ok
+                 : v == binfmtd::Verification::Failed ? Mark::Fail
+                                                      : Mark::None;
 }
 
 // One architecture as binfmtd reports it.
