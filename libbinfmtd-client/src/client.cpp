@@ -67,8 +67,7 @@ sdbus::async_reply_handler replyHandler(Callback<T> done, Convert convert) {
 }
 
 // Runs `handle` on a signal, ignoring signals that do not decode (not binfmtd's shape).
-template <typename F>
-sdbus::message_handler decoding(F handle) {
+sdbus::message_handler decoding(std::function<void(sdbus::Message&)> handle) {
   return [handle = std::move(handle)](sdbus::Message& m) {
     try {
       handle(m);
@@ -309,81 +308,73 @@ PendingCall Client::checkAsync(const CheckRequest& request, Callback<CheckResult
 
 // --- Signals -----------------------------------------------------------------------------
 
+Subscription Client::subscribe(const std::string& rule,
+                               std::function<void(sdbus::Message&)> handle) {
+  return translated([&] { return Subscription(bus_.addMatch(rule, decoding(std::move(handle)))); });
+}
+
 Subscription Client::onHandlerAdded(std::function<void(const Handler&)> callback) {
-  return translated([&] {
-    const std::string rule = signalRule("interface='" + std::string(kObjectManagerInterface) +
-                                        "',member='InterfacesAdded',path='" + kManagerPath + "'");
-    return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-                                        sdbus::ObjectPath path;
-                                        std::map<std::string, PropertyMap> interfaces;
-                                        m >> path >> interfaces;
-                                        const auto it = interfaces.find(kHandlerInterface);
-                                        if (it != interfaces.end())
-                                          callback(decodeHandler(path, it->second));
-                                      })));
-  });
+  return subscribe(signalRule("interface='" + std::string(kObjectManagerInterface) +
+                              "',member='InterfacesAdded',path='" + kManagerPath + "'"),
+                   [callback](sdbus::Message& m) {
+                     sdbus::ObjectPath path;
+                     std::map<std::string, PropertyMap> interfaces;
+                     m >> path >> interfaces;
+                     const auto it = interfaces.find(kHandlerInterface);
+                     if (it != interfaces.end()) callback(decodeHandler(path, it->second));
+                   });
 }
 
 Subscription Client::onHandlerRemoved(std::function<void(const HandlerRemoved&)> callback) {
-  return translated([&] {
-    const std::string rule = signalRule("interface='" + std::string(kObjectManagerInterface) +
-                                        "',member='InterfacesRemoved',path='" + kManagerPath + "'");
-    return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-                                        sdbus::ObjectPath path;
-                                        std::vector<std::string> interfaces;
-                                        m >> path >> interfaces;
-                                        if (std::find(interfaces.begin(), interfaces.end(),
-                                                      kHandlerInterface) != interfaces.end())
-                                          callback({path, handlerNameFromPath(path)});
-                                      })));
-  });
+  return subscribe(
+      signalRule("interface='" + std::string(kObjectManagerInterface) +
+                 "',member='InterfacesRemoved',path='" + kManagerPath + "'"),
+      [callback](sdbus::Message& m) {
+        sdbus::ObjectPath path;
+        std::vector<std::string> interfaces;
+        m >> path >> interfaces;
+        if (std::find(interfaces.begin(), interfaces.end(), kHandlerInterface) != interfaces.end())
+          callback({path, handlerNameFromPath(path)});
+      });
 }
 
 Subscription Client::onPropertiesChanged(std::function<void(const PropertiesChange&)> callback) {
-  return translated([&] {
-    const std::string rule =
-        signalRule("interface='" + std::string(kPropertiesInterface) +
-                   "',member='PropertiesChanged',path_namespace='" + kManagerPath + "'");
-    return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-                                        PropertiesChange c;
-                                        c.objectPath = m.getPath();
-                                        m >> c.interface >> c.changed >> c.invalidated;
-                                        c.target =
-                                            c.interface == kManagerInterface   ? Target::Manager
-                                            : c.interface == kHandlerInterface ? Target::Handler
-                                                                               : Target::Other;
-                                        callback(c);
-                                      })));
-  });
+  return subscribe(signalRule("interface='" + std::string(kPropertiesInterface) +
+                              "',member='PropertiesChanged',path_namespace='" + kManagerPath + "'"),
+                   [callback](sdbus::Message& m) {
+                     PropertiesChange c;
+                     c.objectPath = m.getPath();
+                     m >> c.interface >> c.changed >> c.invalidated;
+                     c.target = c.interface == kManagerInterface   ? Target::Manager
+                                : c.interface == kHandlerInterface ? Target::Handler
+                                                                   : Target::Other;
+                     callback(c);
+                   });
 }
 
 Subscription Client::onRepaired(std::function<void(const Repair&)> callback) {
-  return translated([&] {
-    const std::string rule =
-        signalRule("interface='" + std::string(kManagerInterface) + "',member='Repaired'");
-    return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-                                        std::vector<std::string> changes;
-                                        Repair r;
-                                        m >> changes >> r.problems;
-                                        r.changes = decodeChanges(changes);
-                                        callback(r);
-                                      })));
-  });
+  return subscribe(
+      signalRule("interface='" + std::string(kManagerInterface) + "',member='Repaired'"),
+      [callback](sdbus::Message& m) {
+        std::vector<std::string> changes;
+        Repair r;
+        m >> changes >> r.problems;
+        r.changes = decodeChanges(changes);
+        callback(r);
+      });
 }
 
 Subscription Client::onOwnerChanged(std::function<void(const OwnerChange&)> callback) {
-  return translated([&] {
-    const std::string rule =
-        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-        "member='NameOwnerChanged',arg0='" +
-        std::string(kBusName) + "'";
-    return Subscription(bus_.addMatch(rule, decoding([callback](sdbus::Message& m) {
-                                        std::string name;
-                                        OwnerChange c;
-                                        m >> name >> c.oldOwner >> c.newOwner;
-                                        callback(c);
-                                      })));
-  });
+  return subscribe(
+      "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+      "member='NameOwnerChanged',arg0='" +
+          std::string(kBusName) + "'",
+      [callback](sdbus::Message& m) {
+        std::string name;
+        OwnerChange c;
+        m >> name >> c.oldOwner >> c.newOwner;
+        callback(c);
+      });
 }
 
 // --- The loop ----------------------------------------------------------------------------

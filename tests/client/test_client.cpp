@@ -126,6 +126,20 @@ void writeConfig(const harness::Daemon& d) {
   ]})");
 }
 
+// binfmtd with that configuration, on a private bus, in the emptied private instance.
+struct Running {
+  harness::TempDir tmp;
+  harness::TestBus bus;
+  harness::Daemon daemon{tmp.path / "root"};
+
+  Running() {
+    cleanInstance();
+    writeConfig(daemon);
+    daemon.start();
+  }
+  ~Running() { daemon.stop(); }
+};
+
 }  // namespace
 
 TEST_CASE("client records from a stand-in binfmtd with odd states") {
@@ -183,13 +197,8 @@ TEST_CASE("client records from a stand-in binfmtd with odd states") {
 }
 
 TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors, restarts") {
-  cleanInstance();
-  harness::TempDir tmp;
-  harness::TestBus bus;
-  harness::Daemon daemon(tmp.path / "root");
-  writeConfig(daemon);
-  daemon.start();
-  INFO(daemon.log());
+  Running running;
+  harness::Daemon& daemon = running.daemon;
 
   client::Client c;
   const client::Manager m = c.manager();
@@ -365,7 +374,6 @@ TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors,
   CHECK(pump(c, [&] { return owners.size() == 2; }));
   CHECK(owners.at(1).kind() == client::OwnerChange::Kind::Started);
   CHECK(c.handlers().size() == 3);
-  daemon.stop();
 }
 
 TEST_CASE("no system bus: the client says so, binfmtctl exits with 3") {
@@ -390,13 +398,7 @@ TEST_CASE("no system bus: the client says so, binfmtctl exits with 3") {
 // The desktop program's way: the client's replies and signals as events of a GLib main
 // loop, on its one thread.
 TEST_CASE("client in a GLib main loop, without threads") {
-  cleanInstance();
-  harness::TempDir tmp;
-  harness::TestBus bus;
-  harness::Daemon daemon(tmp.path / "root");
-  writeConfig(daemon);
-  daemon.start();
-  INFO(daemon.log());
+  Running running;
   const auto threads = [] {
     return std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator());
   };
@@ -431,18 +433,11 @@ TEST_CASE("client in a GLib main loop, without threads") {
   g_source_destroy(source);
   g_source_unref(source);
   g_main_loop_unref(loop);
-  daemon.stop();
 }
 
 // Issue 12, points 7 and 8, with the real daemon and binfmtctl.
 TEST_CASE("binfmtctl status, import --from=kernel --all and doctor agree on the kernel") {
-  cleanInstance();
-  harness::TempDir tmp;
-  harness::TestBus bus;
-  harness::Daemon daemon(tmp.path / "root");
-  writeConfig(daemon);
-  daemon.start();
-  INFO(daemon.log());
+  Running running;
 
   // 7: gamma is disabled in the configuration and absent from the kernel, alpha stands by
   // for beta: the kernel is exactly as configured.
@@ -472,5 +467,4 @@ TEST_CASE("binfmtctl status, import --from=kernel --all and doctor agree on the 
   for (const auto& p : d.at("problems"))
     CHECK(p.at("text").get<std::string>().find("not the same binfmt_misc table") ==
           std::string::npos);
-  daemon.stop();
 }

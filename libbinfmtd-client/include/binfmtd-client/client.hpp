@@ -205,6 +205,7 @@ class Client {
                                const ChangeOptions& options);
   std::vector<Change> change(const char* method, const std::vector<std::string>* names,
                              const ChangeOptions& options);
+  Subscription subscribe(const std::string& rule, std::function<void(sdbus::Message&)> handle);
   PendingCall changeAsync(sdbus::MethodCall call, const ChangeOptions& options,
                           Callback<std::vector<Change>> done);
 
