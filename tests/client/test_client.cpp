@@ -209,7 +209,7 @@ TEST_CASE("client against the real binfmtd: calls, async calls, signals, errors,
 
   const auto handlers = c.handlers();
   REQUIRE(handlers.size() == 3);
-  const auto& [alpha, beta, gamma] = std::tie(handlers[0], handlers[1], handlers[2]);
+  const client::Handler &alpha = handlers[0], &beta = handlers[1], &gamma = handlers[2];
   CHECK(alpha.name == "alpha");
   CHECK(alpha.state == HandlerState::Standby);
   CHECK_FALSE(alpha.enabled);
