@@ -21,8 +21,8 @@ const std::vector<Command>& commands() {
       {"status", "", "daemon, kernel and configuration state",
        "binfmtd's version, the binfmt_misc mount and global switch, how many handlers\n"
        "binfmtd owns and how many are foreign, the last reconcile, the configuration\n"
-       "files and their errors, and every handler of binfmtd's that is not as\n"
-       "configured. Exits with 1 when something is wrong.",
+       "files and their errors, and every handler of binfmtd's that is not simply\n"
+       "registered, with the reason. Exits with 1 when something is wrong.",
        {kJson}, "binfmtctl status",
        Completes::Nothing, runStatus},
       {"list", "", "every binfmt_misc handler, binfmtd's and foreign ones",

@@ -122,9 +122,11 @@ int runStatus(const Invocation& inv) {
   for (const auto& e : m.lastReconcileErrors) std::printf("      problem: %s\n", e.c_str());
   const auto details = c.handlers();
   printVerification(details);
-  // Handlers of binfmtd's that do not work as configured, with the reason.
+  // Handlers of binfmtd's that are not simply registered (standby too, as configured as it
+  // is), with the reason; inactive ones are absent from the kernel on purpose.
   for (const auto& h : handlers) {
-    if (h.asConfigured()) continue;
+    if (h.foreign() || h.state == HandlerState::Registered || h.state == HandlerState::Inactive)
+      continue;
     std::string why;
     for (const auto& d : details)
       if (d.name == h.name) why = d.lastError;
