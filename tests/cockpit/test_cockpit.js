@@ -1,0 +1,288 @@
+// The Cockpit page (cockpit/) against the real binfmtd: served by Debian's cockpit-ws
+// (--local-session) with a bridge that runs as an unprivileged user whom polkit allows,
+// driven by Debian's chromium through puppeteer-core, in a private binfmt_misc instance
+// and on a private system bus (run under private-binfmt). Each step checks the page and
+// the kernel: a switch registers the entry and Debian's arm64 busybox runs, off removes
+// it, binfmtctl's change appears, a foreign flush shows the repair, a daemon stop shows
+// the state and a start recovers, "check a file" shows the verdict, and a user whom
+// polkit refuses gets the switch back with binfmtd's sentence. Prints the page's ready
+// and click-to-render times; keeps screenshots in $BINFMTD_SCREENSHOT_DIR.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const { Sandbox, run, sleep, waitFor } = require("./sandbox.js");
+
+const ci = !!process.env.CI && process.env.CI !== "false";
+const screenshots = process.env.BINFMTD_SCREENSHOT_DIR || "/tmp";
+const foreign = process.env.BINFMTD_FOREIGN_BINARIES || "/var/cache/binfmtd-tests";
+const modules = process.env.BINFMTD_NODE_MODULES || path.join(foreign, "node", "node_modules");
+const busybox = path.join(foreign, "busybox-arm64");
+const CHROMIUM = "/usr/bin/chromium";
+
+// Allowed: nobody (the main session). Refused: daemon (uid 1), the refusal session.
+const RULES = [`polkit.addRule(function(action, subject) {
+    if (action.id != "org.binfmtd.manage") return polkit.Result.NOT_HANDLED;
+    return subject.user == "nobody" ? polkit.Result.YES : polkit.Result.NO;
+});`];
+const ALLOWED_UID = 65534;
+const REFUSED_UID = 1;
+
+function missingPrerequisites() {
+    const missing = [];
+    for (const file of ["/usr/lib/cockpit/cockpit-ws", "/usr/bin/cockpit-bridge", CHROMIUM,
+        "/usr/lib/polkit-1/polkitd", "/usr/bin/qemu-aarch64-static", busybox]) {
+        if (!fs.existsSync(file))
+            missing.push(file);
+    }
+    if (!fs.existsSync(path.join(modules, "puppeteer-core")))
+        missing.push(path.join(modules, "puppeteer-core"));
+    return missing;
+}
+
+let passed = 0;
+let failed = 0;
+const figures = [];
+
+async function step(name, fn) {
+    const start = Date.now();
+    try {
+        await fn();
+        passed++;
+        console.log(`ok - ${name} (${Date.now() - start} ms)`);
+    } catch (e) {
+        failed++;
+        console.log(`not ok - ${name}: ${e.stack || e}`);
+        throw e;
+    }
+}
+
+function expect(condition, message) {
+    if (!condition)
+        throw new Error(message);
+}
+
+const text = (page, selector) => page.$eval(selector, e => e.innerText).catch(() => "");
+
+async function archRow(page, arch) {
+    return page.$eval(`#archs tr[data-arch="${arch}"]`, row => ({
+        text: row.innerText + "\n" + (row.nextElementSibling.hidden ? "" : row.nextElementSibling.innerText),
+        checked: row.querySelector("input[role=switch]")?.checked,
+        busy: row.querySelector("input[role=switch]")?.getAttribute("aria-busy") === "true",
+    })).catch(() => null);
+}
+
+// The arch switch found by its accessible name, as a screen reader would.
+const switchNamed = (page, name) => page.waitForSelector(`::-p-aria([name="${name}"][role="switch"])`, { timeout: 5000 });
+
+async function waitForRow(page, arch, what, check, limitMs = 10000) {
+    try {
+        return await waitFor(what, async () => {
+            const row = await archRow(page, arch);
+            return row && check(row) ? row : null;
+        }, limitMs);
+    } catch (e) {
+        const row = await archRow(page, arch);
+        throw new Error(`${e.message}; the row says: ${JSON.stringify(row)}`);
+    }
+}
+
+function kernelEntry(sb, name) {
+    const file = path.join(sb.binfmtDir, name);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
+}
+
+function runBusybox() {
+    return run([busybox, "uname", "-m"]);
+}
+
+async function openPage(browser, url) {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 1000 });
+    page.on("console", m => {
+        if (m.type() === "error" || m.type() === "warning")
+            console.log(`  [page ${m.type()}] ${m.text()}`);
+    });
+    page.on("pageerror", e => console.log(`  [page error] ${e.message}`));
+    const start = Date.now();
+    await page.goto(url);
+    await page.waitForSelector("body[data-ready]", { timeout: 15000 });
+    return { page, readyMs: Date.now() - start };
+}
+
+async function main() {
+    const missing = missingPrerequisites();
+    if (missing.length) {
+        console.log(`missing: ${missing.join(", ")} (run scripts/setup.sh)`);
+        return ci ? 1 : 77;
+    }
+    const puppeteer = require(path.join(modules, "puppeteer-core"));
+    fs.mkdirSync(screenshots, { recursive: true });
+
+    const sb = new Sandbox();
+    let browser = null;
+    let page = null;
+    try {
+        await sb.bus();
+        await sb.polkit(RULES);
+        // Other programs' entries, registered before binfmtd starts.
+        fs.writeFileSync(path.join(sb.binfmtDir, "register"), ":someone-else:E::foreign::/bin/cat:");
+        fs.writeFileSync(path.join(sb.binfmtDir, "register"), ":WSLInterop:E::wsltest::/bin/true:");
+        await sb.startDaemon();
+        const session = await sb.cockpit(ALLOWED_UID);
+        browser = await puppeteer.launch({
+            executablePath: CHROMIUM, headless: true,
+            args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        const opened = await openPage(browser, session.url);
+        page = opened.page;
+        figures.push(`page ready (navigation to first complete render): ${opened.readyMs} ms`);
+
+        await step("one row per architecture, each switch named as binfmtctl archs names it", async () => {
+            const archs = JSON.parse(sb.ctl("archs", "--json").out);
+            const emulated = archs.filter(a => !a.native).map(a => a.name);
+            const names = await page.$$eval("#archs input[role=switch]", inputs => inputs.map(i => i.getAttribute("aria-label")));
+            expect(JSON.stringify(names) === JSON.stringify(emulated), `switches ${names} != binfmtctl archs ${emulated}`);
+            const rows = await page.$$eval("#archs tbody tr[data-arch]", rows => rows.length);
+            expect(rows === archs.length, `${rows} rows for ${archs.length} architectures`);
+            const sw = await switchNamed(page, "aarch64");
+            expect(!(await sw.evaluate(e => e.checked)), "aarch64 is on before anything was enabled");
+            expect(runBusybox().errno === "ENOEXEC" || runBusybox().code !== 0, "arm64 busybox ran before aarch64 was enabled");
+        });
+
+        await step("foreign entries are read-only and say who registered them", async () => {
+            const row = await page.$eval('#others tr[data-handler="someone-else"]', r => ({
+                text: r.innerText, switches: r.querySelectorAll("input").length,
+            }));
+            expect(row.switches === 0, "a foreign entry has a switch");
+            expect(/read-only/.test(row.text) && /another program/.test(row.text), `someone-else row: ${row.text}`);
+            const wsl = await text(page, '#others tr[data-handler="WSLInterop"]');
+            expect(/WSL/.test(wsl.split("\n").slice(-1)[0] || wsl), `WSLInterop row: ${wsl}`);
+        });
+
+        await step("switching aarch64 on registers the entry, and the arm64 busybox runs", async () => {
+            const sw = await switchNamed(page, "aarch64");
+            const start = Date.now();
+            await sw.click();
+            const row = await waitForRow(page, "aarch64", "the registered aarch64 row",
+                                         r => r.checked && !r.busy && /Emulator: /.test(r.text));
+            figures.push(`click to re-render (switch on, Enable answered, row shows the registered entry): ${Date.now() - start} ms`);
+            const entry = kernelEntry(sb, "qemu-aarch64");
+            expect(entry && entry.startsWith("enabled\n"), `kernel entry: ${entry}`);
+            const r = runBusybox();
+            expect(r.code === 0 && r.out === "aarch64\n", `busybox: ${JSON.stringify(r)}`);
+            expect(/linux\/arm64/.test(row.text), `no OCI platform in ${row.text}`);
+            expect(/50-binfmtctl\.json/.test(row.text), `no configuration file in ${row.text}`);
+            const verified = await waitForRow(page, "aarch64", "the verification", r => /Verified: runs/.test(r.text));
+            expect(/qemu-aarch64 version/.test(verified.text), `no emulator version in ${verified.text}`);
+        });
+
+        await step("check a file by path: the arm64 busybox runs", async () => {
+            await page.click("#check-path", { clickCount: 3 });
+            await page.type("#check-path", busybox);
+            await page.keyboard.press("Enter");
+            await page.waitForSelector('#check-result .verdict[data-verdict="handled"]', { timeout: 5000 });
+            const verdict = await text(page, "#check-result");
+            expect(/Runs/.test(verdict) && /qemu-aarch64/.test(verdict), `verdict: ${verdict}`);
+        });
+
+        await step("the keyboard switches it off (Space): the entry is removed", async () => {
+            await (await switchNamed(page, "aarch64")).focus();
+            await page.keyboard.press("Space");
+            await waitForRow(page, "aarch64", "the unregistered aarch64 row", r => !r.checked && !r.busy && /Not registered/.test(r.text));
+            await waitFor("qemu-aarch64 to leave the kernel", () => kernelEntry(sb, "qemu-aarch64") === null);
+            expect(runBusybox().code !== 0, "arm64 busybox still runs");
+        });
+
+        await step("check a file by path: now it does not run, and the fix is an Enable button", async () => {
+            await page.click("#check-button");
+            await page.waitForSelector('#check-result .verdict:not([data-verdict="handled"])', { timeout: 5000 });
+            const verdict = await text(page, "#check-result");
+            expect(/Does not run/.test(verdict) && /Fix: /.test(verdict), `verdict: ${verdict}`);
+            expect(await page.$("#check-result button.btn-primary"), "no Enable button for the fix");
+        });
+
+        await step("a change made with binfmtctl meanwhile appears", async () => {
+            const r = sb.ctl("enable", "arm64");
+            expect(r.code === 0, `binfmtctl enable: ${r.err}`);
+            const row = await waitForRow(page, "aarch64", "binfmtctl's change", r => r.checked && /Verified: runs/.test(r.text));
+            // Enabled too (PropertiesChanged of an entry that comes back into the kernel).
+            expect(!/disabled/.test(row.text), `the row says disabled: ${row.text}`);
+            const summary = await text(page, "#summary");
+            expect(/handlers enabled: 1,/.test(summary), `summary: ${summary}`);
+        });
+
+        await step("a configuration error shows with file and line", async () => {
+            const broken = path.join(sb.root, "etc", "conf.d", "60-broken.json");
+            fs.writeFileSync(broken, '{\n  "architectures": ["riscv64",]\n}\n');
+            await page.waitForFunction(() => /60-broken\.json:2:/.test(document.getElementById("problems").innerText), { timeout: 5000 });
+            fs.rmSync(broken);
+            await page.waitForFunction(() => !/60-broken/.test(document.getElementById("problems").innerText), { timeout: 5000 });
+        });
+
+        await step("the light screenshot", async () => {
+            await page.screenshot({ path: path.join(screenshots, "cockpit.png"), fullPage: true });
+        });
+
+        await step("a foreign flush shows binfmtd's repair", async () => {
+            fs.writeFileSync(path.join(sb.binfmtDir, "status"), "-1");
+            await page.waitForFunction(() => /qemu-aarch64: registered/.test(document.getElementById("repairs").innerText),
+                                       { timeout: 10000 });
+            const toast = await text(page, "#toasts");
+            expect(/repaired/.test(toast), `no repair toast: ${toast}`);
+            expect(runBusybox().code === 0, "arm64 busybox does not run after the repair");
+        });
+
+        await step("daemon stop shows the state, and a start recovers", async () => {
+            await sb.stopDaemon();
+            await page.waitForSelector("#not-running:not([hidden])", { timeout: 5000 });
+            const shown = await text(page, "#not-running");
+            expect(/binfmtd is not running/.test(shown) && /systemctl start binfmtd/.test(shown), `not-running: ${shown}`);
+            await page.screenshot({ path: path.join(screenshots, "cockpit-not-running.png") });
+            await sb.startDaemon();
+            await page.waitForSelector("body[data-ready]", { timeout: 10000 });
+            await waitForRow(page, "aarch64", "the row after the restart", r => r.checked && /Emulator: /.test(r.text));
+        });
+
+        await step("dark style follows the browser", async () => {
+            await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+            await page.waitForFunction(() => document.documentElement.classList.contains("pf-theme-dark"), { timeout: 2000 });
+            await page.screenshot({ path: path.join(screenshots, "cockpit-dark.png"), fullPage: true });
+            await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+        });
+
+        await step("a user whom polkit refuses gets the switch back and binfmtd's sentence", async () => {
+            const refused = await sb.cockpit(REFUSED_UID);
+            const other = (await openPage(browser, refused.url)).page;
+            await waitForRow(other, "aarch64", "aarch64 on", r => r.checked);
+            await (await switchNamed(other, "aarch64")).click();
+            const row = await waitForRow(other, "aarch64", "the refusal", r => !r.busy && /refused/.test(r.text));
+            expect(row.checked, "the switch stayed off after the refusal");
+            expect(/Not authorized to change binfmt_misc handlers/.test(row.text), `row: ${row.text}`);
+            expect(kernelEntry(sb, "qemu-aarch64") !== null, "the refused Disable removed the entry");
+            await other.screenshot({ path: path.join(screenshots, "cockpit-refused.png") });
+            await other.close();
+        });
+    } catch (e) {
+        if (page)
+            await page.screenshot({ path: path.join(screenshots, "cockpit-failure.png"), fullPage: true }).catch(() => {});
+        console.log(sb.logs());
+        if (!failed)
+            console.log(`not ok - setup: ${e.stack || e}`);
+        failed = failed || 1;
+    } finally {
+        if (browser)
+            await browser.close();
+        await sb.close();
+    }
+    for (const f of figures)
+        console.log(`figure: ${f}`);
+    console.log(`screenshots: ${screenshots}/cockpit*.png`);
+    console.log(`${passed} passed, ${failed} failed`);
+    return failed ? 1 : 0;
+}
+
+main().then(code => process.exit(code), e => {
+    console.log(e.stack || e);
+    process.exit(1);
+});
