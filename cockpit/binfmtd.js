@@ -35,6 +35,7 @@
     const pending = new Map(); // name -> the switch state asked for, while a call runs
     const refusals = new Map(); // name -> binfmtd's sentence for the last failed change
     const problemsSeen = []; // Repaired problems: each is sent once, so the page keeps them
+    let troubled = false; // whether the state such a problem is about was seen
     const registrars = new Map(); // "name\ninterpreter" -> who registered a foreign entry
 
     const $ = id => document.getElementById(id);
@@ -184,6 +185,14 @@
             alerts.push(alertBox("warning", _("Configuration error"), el("p", { class: "sentence", text: e })));
         for (const e of m.LastReconcileErrors)
             alerts.push(alertBox("danger", _("The last reconcile failed"), el("p", { class: "sentence", text: e })));
+        // Repaired's problems are sent once, so the page keeps them, until the state they
+        // are about has come and gone: each is about binfmt_misc disabled or not mounted, or
+        // an entry on back-off (state "conflict"). (The signal may come before the
+        // properties change.)
+        const nowTroubled = !m.Mounted || !m.GlobalEnabled || allHandlers().some(h => h.State === "conflict");
+        if (troubled && !nowTroubled)
+            problemsSeen.length = 0;
+        troubled = nowTroubled;
         for (const p of problemsSeen)
             alerts.push(alertBox("warning", _("binfmtd found a problem it cannot repair"), el("p", { class: "sentence", text: p })));
         replaceChildren($("problems"), alerts);
@@ -207,7 +216,7 @@
     // The problem line under a row, with binfmtd's sentence; null when all is well.
     function problemOf(name, h, arch) {
         if (refusals.has(name))
-            return alertBox("danger", _("The change was refused"), el("p", { class: "sentence", text: refusals.get(name) }));
+            return alertBox("danger", _("The change was not made"), el("p", { class: "sentence", text: refusals.get(name) }));
         if (h) {
             const titles = {
                 shadowed: cockpit.format(_("Shadowed by $0"), h.ShadowedBy || _("another entry")),
@@ -385,9 +394,12 @@
     // the usual tools say more, the page says who (read with the user's rights).
     const REGISTRAR_SCRIPT = [
         'n=$1; i=$2',
-        '[ -e "/var/lib/binfmts/$n" ] && echo "binfmt-support /var/lib/binfmts/$n"',
+        // Only a record with the same name and interpreter counts.
+        '[ -f "/var/lib/binfmts/$n" ] && grep -qxF -- "$i" "/var/lib/binfmts/$n" && echo "binfmt-support /var/lib/binfmts/$n"',
         'for d in /etc/binfmt.d /run/binfmt.d /usr/local/lib/binfmt.d /usr/lib/binfmt.d /lib/binfmt.d; do',
-        '  for f in "$d"/*.conf; do [ -f "$f" ] && grep -qF ":$n:" "$f" && { echo "binfmt.d $f"; exit 0; }; done',
+        '  for f in "$d"/*.conf; do',
+        '    [ -f "$f" ] && grep -F -- ":$n:" "$f" | grep -qF -- ":$i" && { echo "binfmt.d $f"; exit 0; }',
+        '  done',
         'done',
         '[ -e "$i" ] || echo "no-interpreter"',
         'exit 0',
@@ -585,7 +597,7 @@
                             .then(() => checkFile(file))
                             .catch(ex => {
                                 button.disabled = false;
-                                parts.push(alertBox("danger", _("The change was refused"), el("p", { class: "sentence", text: ex.message })));
+                                parts.push(alertBox("danger", _("The change was not made"), el("p", { class: "sentence", text: ex.message })));
                                 replaceChildren($("check-result"), box(parts));
                             });
                 });

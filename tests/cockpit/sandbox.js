@@ -136,8 +136,21 @@ class Sandbox {
             throw new Error("polkitd did not start:\n" + this.polkitd.log());
     }
 
+    /// binfmtd looks for emulators under a directory that holds only these (file names
+    /// in /usr/bin), so that the other architectures have none.
+    emulators(names) {
+        this.emulatorRoot = path.join(this.dir, "emulators");
+        const bin = path.join(this.emulatorRoot, "usr", "bin");
+        fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
+        for (let d = bin; d !== this.dir; d = path.dirname(d))
+            fs.chmodSync(d, 0o755);
+        for (const name of names)
+            fs.copyFileSync(path.join("/usr/bin", name), path.join(bin, name));
+    }
+
     binfmtdArguments() {
         return [env("BINFMTD_BIN"), `--binfmt-dir=${this.binfmtDir}`,
+            ...(this.emulatorRoot ? [`--emulator-root=${this.emulatorRoot}`] : []),
             `--config-dir=${this.root}/etc`, `--runtime-config-dir=${this.root}/run`,
             `--vendor-config-dir=${this.root}/usr`, `--state-dir=${this.root}/run`,
             `--probe-dir=${env("PROBE_DIR")}`];

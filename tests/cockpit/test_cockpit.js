@@ -87,9 +87,33 @@ async function waitForRow(page, arch, what, check, limitMs = 10000) {
     }
 }
 
+// Waits until the text of `selector` matches (or, with present false, stops matching)
+// `pattern`; on a timeout the error says what the page showed.
+async function waitForText(page, selector, pattern, what, present = true, limitMs = 10000) {
+    try {
+        await waitFor(what, async () => pattern.test(await text(page, selector)) === present, limitMs);
+    } catch (e) {
+        throw new Error(`${e.message}; ${selector} says: ${JSON.stringify(await text(page, selector))}`);
+    }
+}
+
 function kernelEntry(sb, name) {
     const file = path.join(sb.binfmtDir, name);
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
+}
+
+// Debian's qemu-arm and qemu-aarch64 binfmt.d rules, as the kernel reads them.
+const ARM_MAGIC = "\\x7f\\x45\\x4c\\x46\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x28\\x00";
+const AARCH64_MAGIC = "\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00";
+const ELF_MASK = "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff";
+
+// As another program would: one write(2) to `register` or an entry's file.
+function register(sb, line) {
+    fs.writeFileSync(path.join(sb.binfmtDir, "register"), line);
+}
+
+function writeKernel(sb, name, text) {
+    fs.writeFileSync(path.join(sb.binfmtDir, name), text);
 }
 
 function runBusybox() {
@@ -125,9 +149,12 @@ async function main() {
     try {
         await sb.bus();
         await sb.polkit(RULES);
-        // Other programs' entries, registered before binfmtd starts.
-        fs.writeFileSync(path.join(sb.binfmtDir, "register"), ":someone-else:E::foreign::/bin/cat:");
-        fs.writeFileSync(path.join(sb.binfmtDir, "register"), ":WSLInterop:E::wsltest::/bin/true:");
+        // Emulators for aarch64 and arm only: the other architectures have none.
+        sb.emulators(["qemu-aarch64-static", "qemu-arm-static"]);
+        // Other programs' entries, registered before binfmtd starts; one takes arm's name.
+        register(sb, ":someone-else:E::foreign::/bin/cat:");
+        register(sb, ":WSLInterop:E::wsltest::/bin/true:");
+        register(sb, `:qemu-arm:M::${ARM_MAGIC}:${ELF_MASK}:/bin/true:`);
         await sb.startDaemon();
         const session = await sb.cockpit(ALLOWED_UID);
         browser = await puppeteer.launch({
@@ -215,9 +242,58 @@ async function main() {
         await step("a configuration error shows with file and line", async () => {
             const broken = path.join(sb.root, "etc", "conf.d", "60-broken.json");
             fs.writeFileSync(broken, '{\n  "architectures": ["riscv64",]\n}\n');
-            await page.waitForFunction(() => /60-broken\.json:2:/.test(document.getElementById("problems").innerText), { timeout: 5000 });
+            await waitForText(page, "#problems", /60-broken\.json:2:/, "the configuration error");
             fs.rmSync(broken);
-            await page.waitForFunction(() => !/60-broken/.test(document.getElementById("problems").innerText), { timeout: 5000 });
+            await waitForText(page, "#problems", /60-broken/, "the end of the configuration error", false);
+        });
+
+        await step("an architecture without an emulator says so; its switch comes back with binfmtd's sentence", async () => {
+            const before = await archRow(page, "riscv64");
+            expect(/No emulator installed/.test(before.text) && /apt install qemu-user-static/.test(before.text),
+                   `riscv64 row: ${before.text}`);
+            await (await switchNamed(page, "riscv64")).click();
+            const row = await waitForRow(page, "riscv64", "the failed Enable", r => !r.busy && /not made/.test(r.text));
+            expect(!row.checked, "the riscv64 switch stayed on");
+            expect(/No emulator for 'riscv64' is installed/.test(row.text), `riscv64 row: ${row.text}`);
+        });
+
+        await step("another program's entry under binfmtd's name shows in the row; a switch on takes it over", async () => {
+            const before = await archRow(page, "arm");
+            expect(/Foreign entry/.test(before.text) && /qemu-arm was registered by another program/.test(before.text),
+                   `arm row: ${before.text}`);
+            expect(/Emulator: \/bin\/true/.test(before.text), `arm row does not show what runs: ${before.text}`);
+            await (await switchNamed(page, "arm")).click();
+            const row = await waitForRow(page, "arm", "binfmtd's own qemu-arm", r => !r.busy && r.checked && /Verified: runs/.test(r.text));
+            expect(!/Foreign entry/.test(row.text), `arm row: ${row.text}`);
+            const toast = await text(page, "#toasts");
+            expect(/qemu-arm: replaced \(taking over the entry another program registered\)/.test(toast), `toasts: ${toast}`);
+            await (await switchNamed(page, "arm")).click();
+            await waitForRow(page, "arm", "arm off", r => !r.busy && !r.checked && /Not registered/.test(r.text));
+        });
+
+        await step("binfmt_misc disabled as a whole shows on the page, and goes when enabled", async () => {
+            writeKernel(sb, "status", "0");
+            // The property and Repaired's sentence.
+            await waitForText(page, "#problems", /binfmt_misc is disabled as a whole\n[^]*disabled as a whole \(someone wrote 0/,
+                              "binfmt_misc disabled");
+            writeKernel(sb, "status", "1");
+            // binfmtd publishes GlobalEnabled = true only with its next reconcile (a heal
+            // pass that finds binfmt_misc enabled again publishes nothing): ask for one.
+            expect(sb.ctl("reload").code === 0, "binfmtctl reload failed");
+            await waitForText(page, "#problems", /disabled as a whole/, "binfmt_misc enabled again", false);
+        });
+
+        await step("a newer entry of another program for the same binaries shows binfmtd's as shadowed", async () => {
+            register(sb, `:zz-aarch64:M::${AARCH64_MAGIC}:${ELF_MASK}:/bin/true:`);
+            // binfmtd publishes a new foreign entry, and what it shadows, with its next
+            // reconcile (a heal pass that repairs nothing publishes nothing): ask for one.
+            expect(sb.ctl("reload").code === 0, "binfmtctl reload failed");
+            const row = await waitForRow(page, "aarch64", "the shadowing", r => /Shadowed by zz-aarch64/.test(r.text));
+            expect(/shadowed by 'zz-aarch64' \(interpreter \/bin\/true\)/.test(row.text), `aarch64 row: ${row.text}`);
+            await waitForText(page, '#others tr[data-handler="zz-aarch64"]', /another program/, "zz-aarch64 among the others");
+            writeKernel(sb, "zz-aarch64", "-1");
+            expect(sb.ctl("reload").code === 0, "binfmtctl reload failed");
+            await waitForRow(page, "aarch64", "the end of the shadowing", r => !/zz-aarch64/.test(r.text) && /Verified: runs/.test(r.text));
         });
 
         await step("the light screenshot", async () => {
@@ -226,8 +302,7 @@ async function main() {
 
         await step("a foreign flush shows binfmtd's repair", async () => {
             fs.writeFileSync(path.join(sb.binfmtDir, "status"), "-1");
-            await page.waitForFunction(() => /qemu-aarch64: registered/.test(document.getElementById("repairs").innerText),
-                                       { timeout: 10000 });
+            await waitForText(page, "#repairs", /qemu-aarch64: registered \(removed by another program\)/, "the repair");
             const toast = await text(page, "#toasts");
             expect(/repaired/.test(toast), `no repair toast: ${toast}`);
             expect(runBusybox().code === 0, "arm64 busybox does not run after the repair");
@@ -256,7 +331,7 @@ async function main() {
             const other = (await openPage(browser, refused.url)).page;
             await waitForRow(other, "aarch64", "aarch64 on", r => r.checked);
             await (await switchNamed(other, "aarch64")).click();
-            const row = await waitForRow(other, "aarch64", "the refusal", r => !r.busy && /refused/.test(r.text));
+            const row = await waitForRow(other, "aarch64", "the refusal", r => !r.busy && /not made/.test(r.text));
             expect(row.checked, "the switch stayed off after the refusal");
             expect(/Not authorized to change binfmt_misc handlers/.test(row.text), `row: ${row.text}`);
             expect(kernelEntry(sb, "qemu-aarch64") !== null, "the refused Disable removed the entry");
