@@ -25,7 +25,8 @@
     const MANAGER_IFACE = "org.binfmtd.Binfmt1.Manager";
     const HANDLER_IFACE = "org.binfmtd.Binfmt1.Handler";
     const HEADER_BYTES = 256; // what the kernel reads to pick a handler
-    const TOAST_MS = 12000;
+    const TOAST_MS = 8000;
+    const MAX_TOASTS = 3;
 
     let client = null;
     let manager = null;
@@ -232,7 +233,9 @@
             if (h.Ownership === "owned" && h.Verification === "failed")
                 return alertBox("danger", _("Registered, but it does not run"), el("p", { class: "sentence", text: h.VerificationDetail }));
         }
-        if (arch && !arch.native && !arch.interpreter && (!h || h.Ownership === "owned")) {
+        // A missing emulator is a problem once the architecture is wanted; before, the
+        // row says so in "What runs".
+        if (arch && arch.configured && !arch.native && !arch.interpreter && (!h || h.Ownership === "owned")) {
             return alertBox("warning", _("No emulator installed"),
                             el("p", {}, _("Install one: "), code("apt install qemu-user-static")));
         }
@@ -275,7 +278,8 @@
     function renderArchitectures() {
         const tbody = $("archs").querySelector("tbody");
         const rows = [];
-        for (const arch of archs) {
+        // The catalogue's order, the host's own architectures (nothing to switch) last.
+        for (const arch of archs.filter(a => !a.native).concat(archs.filter(a => a.native))) {
             const h = handlerNamed(arch.handler);
             const row = rowFor(tbody, "arch:" + arch.name, () => {
                 const main = el("tr", { "data-arch": arch.name });
@@ -326,6 +330,7 @@
                           arch.isStatic ? _(" (static)") : _(" (dynamic)")));
         } else {
             parts.push(el("div", { class: "muted", text: _("Not registered") }));
+            parts.push(el("div", { class: "muted small" }, _("No emulator installed: "), code("apt install qemu-user-static")));
         }
         const platforms = h && h.Platforms && h.Platforms.length ? h.Platforms : arch["oci-platforms"] || [];
         if (platforms.length)
@@ -462,6 +467,8 @@
         close.addEventListener("click", () => box.remove());
         box.prepend(close);
         $("toasts").append(box);
+        while ($("toasts").children.length > MAX_TOASTS)
+            $("toasts").firstChild.remove();
         window.setTimeout(() => box.remove(), TOAST_MS);
     }
 

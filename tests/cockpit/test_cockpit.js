@@ -296,8 +296,13 @@ async function main() {
             await waitForRow(page, "aarch64", "the end of the shadowing", r => !/zz-aarch64/.test(r.text) && /Verified: runs/.test(r.text));
         });
 
-        await step("the light screenshot", async () => {
-            await page.screenshot({ path: path.join(screenshots, "cockpit.png"), fullPage: true });
+        await step("toasts can be dismissed; the light screenshot", async () => {
+            for (const close of await page.$$("#toasts button.btn-close"))
+                await close.click();
+            expect((await page.$$("#toasts .toast")).length === 0, "a toast is left after its close button");
+            await page.evaluate(() => window.scrollTo(0, 0));
+            await page.screenshot({ path: path.join(screenshots, "cockpit.png") });
+            await page.screenshot({ path: path.join(screenshots, "cockpit-full.png"), fullPage: true });
         });
 
         await step("a foreign flush shows binfmtd's repair", async () => {
@@ -322,7 +327,7 @@ async function main() {
         await step("dark style follows the browser", async () => {
             await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
             await page.waitForFunction(() => document.documentElement.classList.contains("pf-theme-dark"), { timeout: 2000 });
-            await page.screenshot({ path: path.join(screenshots, "cockpit-dark.png"), fullPage: true });
+            await page.screenshot({ path: path.join(screenshots, "cockpit-dark.png") });
             await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
         });
 
