@@ -67,7 +67,9 @@
     }
 
     function alertBox(kind, title, ...body) {
-        return el("div", { class: `alert alert-${kind}`, role: kind === "danger" ? "alert" : null },
+        // No role="alert": alerts are drawn again on every update; what must be announced
+        // goes to the toasts' live region once.
+        return el("div", { class: `alert alert-${kind}` },
                   el("p", { class: "alert-title", text: title }), ...body);
     }
 
@@ -245,7 +247,7 @@
     function switchFor(name, checked, onChange) {
         const input = el("input", {
             type: "checkbox", role: "switch", class: "switch-input",
-            "aria-label": name, id: `switch-${name}`,
+            "aria-label": name,
         });
         input.checked = checked;
         input.addEventListener("change", () => onChange(input));
@@ -261,8 +263,9 @@
         if (!row) {
             row = build();
             rowCache.set(key, row);
+            // Appended once: moving a row would take the focus from its switch.
+            tbody.append(row.main, row.problem);
         }
-        tbody.append(row.main, row.problem);
         return row;
     }
 
@@ -451,8 +454,10 @@
                         toast("info", changes.join("\n"));
                 })
                 .catch(ex => {
-                    // Put the switch back and say why, in binfmtd's words.
+                    // Put the switch back and say why, in binfmtd's words, on the row and
+                    // once in the live region.
                     refusals.set(name, ex.message || cockpit.message(ex));
+                    toast("danger", cockpit.format(_("$0: $1"), name, refusals.get(name)));
                 })
                 .finally(() => {
                     pending.delete(name);

@@ -217,6 +217,8 @@ async function main() {
             await (await switchNamed(page, "aarch64")).focus();
             await page.keyboard.press("Space");
             await waitForRow(page, "aarch64", "the unregistered aarch64 row", r => !r.checked && !r.busy && /Not registered/.test(r.text));
+            const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+            expect(focused === "aarch64", `the focus moved to ${focused} when the row was updated`);
             await waitFor("qemu-aarch64 to leave the kernel", () => kernelEntry(sb, "qemu-aarch64") === null);
             expect(runBusybox().code !== 0, "arm64 busybox still runs");
         });
