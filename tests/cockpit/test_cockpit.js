@@ -31,7 +31,7 @@ const REFUSED_UID = 1;
 function missingPrerequisites() {
     const missing = [];
     for (const file of ["/usr/lib/cockpit/cockpit-ws", "/usr/bin/cockpit-bridge", CHROMIUM,
-        "/usr/lib/polkit-1/polkitd", "/usr/bin/qemu-aarch64-static", busybox]) {
+        "/usr/lib/polkit-1/polkitd", "/usr/bin/qemu-aarch64-static", "/usr/bin/qemu-arm-static", busybox]) {
         if (!fs.existsSync(file))
             missing.push(file);
     }
