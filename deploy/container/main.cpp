@@ -47,6 +47,7 @@ void usage(FILE* out) {
 
 // One flag of Go's syntax: -name, --name, -name=value, --name value.
 struct FlagParser {
+  explicit FlagParser(std::vector<std::string> a) : args(std::move(a)) {}
   std::vector<std::string> args;
   std::size_t i = 0;
   std::string error;
@@ -88,7 +89,7 @@ int runDaemon(int argc, char** argv) {
 int runHealth(const std::vector<std::string>& args) {
   bool liveOnly = false;
   std::string stateDir = "/run/binfmtd";
-  FlagParser p{args};
+  FlagParser p(args);
   while (auto flag = p.next()) {
     if (flag->first == "live") {
       liveOnly = true;
@@ -170,7 +171,7 @@ int main(int argc, char** argv) {
   container::OneShotOptions options;
   options.probeDir = BINFMTD_PROBE_DIR;
   bool version = false;
-  FlagParser p{std::vector<std::string>(argv + 1, argv + argc)};
+  FlagParser p(std::vector<std::string>(argv + 1, argv + argc));
   while (auto flag = p.next()) {
     const std::string& name = flag->first;
     if (name == "version") {

@@ -107,23 +107,26 @@ TEST_CASE("binfmtd --no-bus reconciles, heals, verifies and reports like the bus
   }
 
   SECTION("a bad configuration is reported and costs no working handler") {
-    harness::writeFile(d.configDir() / "binfmtd.json", "{\"architectures\": [\"arm64\",\n");
+    harness::writeFile(d.configDir() / "binfmtd.json", "{\"architectures\": [\"arm64\"]\n]\n");
     REQUIRE(harness::waitFor([&] { return !status(d)["config_errors"].empty(); }, 5s));
-    CHECK(status(d)["config_errors"][0].get<std::string>().find("binfmtd.json:2:") !=
+    CHECK(status(d)["config_errors"][0].get<std::string>().find("binfmtd.json:2:1:") !=
           std::string::npos);
-    CHECK(d.log().find("binfmtd.json:2:") != std::string::npos);
+    CHECK(d.log().find("binfmtd.json:2:1:") != std::string::npos);
     CHECK(fs::exists(entry("qemu-aarch64")));
   }
 
   SECTION("binfmtctl says plainly that the daemon runs without D-Bus") {
-    const harness::RunOptions env{{"BINFMTD_STATE_DIR=" + d.runtimeDir().string()}};
+    harness::RunOptions env;
+    env.env = {"BINFMTD_STATE_DIR=" + d.runtimeDir().string()};
     auto r = ctl({"status"}, env);
     CHECK(r.exitCode == 3);
     CHECK(r.err.find("binfmtd runs without D-Bus (binfmtd --no-bus, pid " +
                      std::to_string(d.pid()) + ")") != std::string::npos);
     CHECK(r.err.find("last reconcile ok") != std::string::npos);
     // Without the status file binfmtctl cannot know: it says that the bus is missing.
-    auto elsewhere = ctl({"status"}, {{"BINFMTD_STATE_DIR=" + root.path.string()}});
+    harness::RunOptions elsewhereEnv;
+    elsewhereEnv.env = {"BINFMTD_STATE_DIR=" + root.path.string()};
+    auto elsewhere = ctl({"status"}, elsewhereEnv);
     CHECK(elsewhere.exitCode == 3);
     CHECK(elsewhere.err.find("cannot reach the system bus") != std::string::npos);
 
