@@ -73,7 +73,8 @@ if [ ! -f "$BASE" ]; then
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
     bookworm "$W/debian" "$MIRROR"
   mkdir -p "$CACHE"
-  tar -C "$W/debian" -cf - . | zstd -q -T0 -3 -o "$BASE.tmp" -f
+  # Without device nodes: the container engine makes them (and a user namespace cannot).
+  tar -C "$W/debian" --exclude=./dev -cf - . | zstd -q -T0 -3 -o "$BASE.tmp" -f
   mv "$BASE.tmp" "$BASE"
   rm -rf "$W/debian"
 fi
@@ -86,7 +87,6 @@ mkdir -p "$R"
 zstd -q -dc "$BASE" | tar -C "$R" -xf -
 # What none of the image's programs reads: documentation, locales, iconv modules,
 # dpkg's and apt's bookkeeping of an extraction.
-# Device nodes come from the container engine (and cannot be made in a user namespace).
 rm -rf "$R/usr/share/doc" "$R/usr/share/man" "$R/usr/share/locale" "$R/usr/share/lintian" \
   "$R/usr/lib/$(uname -m)-linux-gnu/gconv" "$R/var/cache/apt" "$R/var/lib/apt" "$R/etc/apt" \
   "$R/var/log/apt" "$R/dev"
@@ -112,7 +112,7 @@ for d in sbin bin libexec/binfmtd; do
     cp -a "$dir/." "$R$rel/"
   done
 done
-BINDIR=$(find "$W/install" -name binfmtctl -type f | sed "s|^$W/install||; s|/binfmtctl$||")
+BINDIR=$(find "$W/install" -path "*/bin/binfmtctl" -type f | sed "s|^$W/install||; s|/binfmtctl$||")
 install -m 0755 "$BUILD/deploy/container/binfmtd-container" "$R$BINDIR/binfmtd-container"
 mkdir -p "$R/etc/binfmtd/conf.d" "$R/run/binfmtd" "$R/tmp"
 chmod 1777 "$R/tmp"
