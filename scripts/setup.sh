@@ -13,7 +13,7 @@ PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin lib
   nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
   clang-14 libclang-rt-14-dev bash-completion zsh fish man-db
   debhelper dpkg-dev lintian ccache qemu-system-x86 qemu-utils mmdebstrap busybox-static cpio kmod
-  e2fsprogs"
+  e2fsprogs podman crun zstd"
 
 missing=""
 for p in $PACKAGES; do
@@ -24,6 +24,14 @@ if [ -n "$missing" ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
     --no-install-recommends $missing
+fi
+
+# The container stage validates the Kubernetes manifest with a validator from npm: node and
+# npm come from Debian unless the machine has them already (another packaging of node).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+    --no-install-recommends nodejs npm
 fi
 
 # Foreign binaries to run under emulation: Debian's static busybox for each architecture
