@@ -76,6 +76,7 @@ if [ ! -f "$BASE" ]; then
   # Without device nodes: the container engine makes them (and a user namespace cannot).
   tar -C "$W/debian" --exclude=./dev -cf - . | zstd -q -T0 -3 -o "$BASE.tmp" -f
   mv "$BASE.tmp" "$BASE"
+  find "$CACHE" -maxdepth 1 -name 'debian-*.tar.zst' ! -name "debian-$KEY.tar.zst" -delete
   rm -rf "$W/debian"
 fi
 # DEBIAN_ONLY=1: only make sure the Debian part is cached (tests/container/run.sh does this
@@ -102,9 +103,9 @@ if [ -n "$KEEP" ]; then
   done
 fi
 
-# binfmtd's files, installed as meson installs them (the same prefix and paths the build
+# binfmtd's files, installed (stripped) as meson installs them (the same prefix and paths the build
 # was configured with), of which the image keeps the programs and the probes.
-meson install -C "$BUILD" --no-rebuild --quiet --destdir "$W/install" >/dev/null
+meson install -C "$BUILD" --no-rebuild --quiet --strip --destdir "$W/install" >/dev/null
 for d in sbin bin libexec/binfmtd; do
   find "$W/install" -path "*/$d" -type d | while read -r dir; do
     rel=${dir#"$W/install"}
