@@ -11,6 +11,7 @@
 #include "binfmt1-proxy.hpp"
 #include "errors.hpp"
 #include "names.hpp"
+#include "no_bus_daemon.hpp"
 #include "polkit_agent.hpp"
 #include "check_command.hpp"
 #include "table.hpp"
@@ -383,6 +384,7 @@ int reportError(const sdbus::Error& e) {
   const std::string& name = e.getName();
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
       name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+    if (auto noBus = findNoBusDaemon()) return reportNoBusDaemon(*noBus);
     std::fprintf(stderr,
                  "binfmtctl: binfmtd is not running (nobody owns %s on the system bus).\n"
                  "Start it with: systemctl start binfmtd\n",

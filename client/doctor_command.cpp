@@ -14,6 +14,7 @@
 #include "catalog/emulators.hpp"
 #include "local_facts.hpp"
 #include "names.hpp"
+#include "no_bus_daemon.hpp"
 #include "table.hpp"
 #include "terminal.hpp"
 
@@ -55,6 +56,7 @@ enum class VerifyStatus { NotRun, Ran, TooOld, Failed };
 struct DaemonFacts {
   bool running = false;
   std::string unreachable;  // why not, when not running
+  std::optional<nlohmann::json> noBus;  // the status of a bus-less binfmtd, if one runs
   std::string version, path, lastResult;
   bool mounted = false, globalEnabled = false;
   std::vector<std::string> configErrors, reconcileErrors;
@@ -117,6 +119,13 @@ void callVerify(sdbus::IProxy& proxy, DaemonFacts& d) {
   }
 }
 
+// Not on the bus: perhaps running without it (binfmtd --no-bus).
+DaemonFacts withNoBusDaemon(DaemonFacts d) {
+  d.noBus = findNoBusDaemon();
+  if (d.noBus) d.unreachable = describeNoBusDaemon(*d.noBus);
+  return d;
+}
+
 DaemonFacts collectDaemonFacts() {
   DaemonFacts d;
   std::unique_ptr<sdbus::IConnection> bus;
@@ -124,7 +133,7 @@ DaemonFacts collectDaemonFacts() {
     bus = sdbus::createSystemBusConnection();
   } catch (const sdbus::Error& e) {
     d.unreachable = "cannot reach the system bus: " + e.getMessage();
-    return d;
+    return withNoBusDaemon(std::move(d));
   }
   auto proxy = sdbus::createProxy(*bus, kBusName, kManagerPath);
   try {
@@ -166,7 +175,7 @@ DaemonFacts collectDaemonFacts() {
                             name == "org.freedesktop.DBus.Error.NameHasNoOwner"
                         ? "nobody owns org.binfmtd.Binfmt1 on the system bus"
                         : e.getMessage();
-    return d;
+    return withNoBusDaemon(std::move(d));
   }
   callVerify(*proxy, d);
   return d;
@@ -219,6 +228,14 @@ std::string binfmtPath(const Report& r) {
   return r.local.viewPath.empty() ? kDefaultBinfmtMisc : r.local.viewPath;
 }
 
+// A handler as a bus-less binfmtd reports it in its status file.
+const nlohmann::json* noBusHandler(const DaemonFacts& d, const std::string& name) {
+  if (d.running || !d.noBus || !d.noBus->contains("handlers")) return nullptr;
+  for (const auto& h : (*d.noBus)["handlers"])
+    if (h.value("name", "") == name) return &h;
+  return nullptr;
+}
+
 void verificationOf(const DaemonFacts& d, const DaemonHandler* h, ArchRow& row) {
   std::string verdict, detail;
   if (h != nullptr && d.results.count(h->name)) {
@@ -229,6 +246,9 @@ void verificationOf(const DaemonFacts& d, const DaemonHandler* h, ArchRow& row) 
   } else if (d.verify == VerifyStatus::TooOld) {
     verdict = "binfmtd-too-old";
     detail = "not verified (binfmtd too old)";
+  } else if (const nlohmann::json* v = noBusHandler(d, row.handler)) {
+    verdict = v->value("verification", std::string("not-verified"));
+    detail = v->value("verification_detail", std::string());
   } else if (!d.running) {
     verdict = "not-verified";
     detail = "not verified (binfmtd is not running)";
@@ -432,8 +452,13 @@ Report buildReport() {
   const DaemonFacts& d = r.daemon;
 
   if (!d.running) {
-    r.problems.push_back({"binfmtd is not running (" + d.unreachable + ")",
-                          "systemctl enable --now binfmtd"});
+    if (d.noBus)
+      r.notes.push_back({d.unreachable + ": binfmtctl cannot query or change it; this report "
+                         "is what this shell sees of the kernel",
+                         ""});
+    else
+      r.problems.push_back({"binfmtd is not running (" + d.unreachable + ")",
+                            "systemctl enable --now binfmtd"});
     if (l.viewPath.empty())
       r.problems.push_back({"binfmt_misc is not mounted: no foreign binary can run",
                             "sudo mount -t binfmt_misc binfmt_misc " + std::string(kDefaultBinfmtMisc)});
@@ -499,7 +524,16 @@ void printText(const Report& r) {
                    : "no");
 
   heading("binfmtd");
-  if (!d.running) {
+  if (!d.running && d.noBus) {
+    line("running:", "without D-Bus (binfmtd --no-bus, pid " +
+                         std::to_string(d.noBus->value("pid", 0)) + ")");
+    line("binfmt_misc:", d.noBus->value("binfmt_misc", std::string()));
+    line("last reconcile:",
+         d.noBus->value("last_reconcile", nlohmann::json::object()).value("result", std::string("-")));
+    line("configuration:", d.noBus->value("config_errors", nlohmann::json::array()).empty()
+                               ? "no errors"
+                               : std::to_string(d.noBus->at("config_errors").size()) + " error(s)");
+  } else if (!d.running) {
     line("running:", term::paint("no", term::Style::Bad) + " (" + d.unreachable + ")");
   } else {
     line("running:", "yes, version " + d.version);
@@ -625,6 +659,7 @@ void printJson(const Report& r) {
                                                           : "failed";
   } else {
     daemon["error"] = d.unreachable;
+    if (d.noBus) daemon["no_bus"] = *d.noBus;
   }
   j["daemon"] = daemon;
   Json archs = Json::array();
@@ -662,7 +697,7 @@ int runDoctor(const Invocation& inv) {
   } else {
     printText(r);
   }
-  if (!r.daemon.running) return kExitNoDaemon;
+  if (!r.daemon.running && !r.daemon.noBus) return kExitNoDaemon;
   return r.problems.empty() ? 0 : 1;
 }
 

@@ -12,6 +12,7 @@
 #include "doctor_command.hpp"
 #include "help.hpp"
 #include "monitor_command.hpp"
+#include "no_bus_daemon.hpp"
 #include "interop_commands.hpp"
 
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     return binfmtctl::runCommand(*bus, inv);
   } catch (const sdbus::Error& e) {
     if (e.getName() == "sdbus.Error" || e.getName().rfind("org.freedesktop.DBus.Error.FileNotFound", 0) == 0) {
+      if (auto noBus = binfmtctl::findNoBusDaemon()) return binfmtctl::reportNoBusDaemon(*noBus);
       std::fprintf(stderr, "binfmtctl: cannot reach the system bus: %s\n", e.getMessage().c_str());
       return binfmtctl::kExitNoDaemon;
     }
