@@ -34,6 +34,7 @@ struct DaemonFacts {
   bool running = false;
   std::string unreachable;  // why not, when not running
   std::string notRunning;   // the problem to list then
+  std::optional<client::NoBusDaemon> noBus;  // the status of a bus-less binfmtd, if one runs
   client::Manager manager;
   std::vector<client::Architecture> archs;
   std::vector<client::Handler> handlers;
@@ -77,6 +78,8 @@ DaemonFacts collectDaemonFacts() {
     d.running = false;
     d.unreachable = e.reason();
     d.notRunning = client::notRunningSentence(e);
+    // Not on the bus, perhaps because it runs without it (binfmtd --no-bus).
+    if (e.noBusDaemon() != nullptr) d.noBus = *e.noBusDaemon();
   }
   return d;
 }
@@ -128,6 +131,11 @@ std::string binfmtPath(const Report& r) {
   return r.local.viewPath.empty() ? kDefaultBinfmtMisc : r.local.viewPath;
 }
 
+// A handler as a bus-less binfmtd reports it in its status file.
+const client::Handler* noBusHandler(const DaemonFacts& d, const std::string& name) {
+  return d.running || !d.noBus ? nullptr : d.noBus->handler(name);
+}
+
 void verificationOf(const DaemonFacts& d, const client::Handler* h, ArchRow& row) {
   std::string verdict, detail;
   if (h != nullptr && d.results.count(h->name)) {
@@ -138,6 +146,9 @@ void verificationOf(const DaemonFacts& d, const client::Handler* h, ArchRow& row
   } else if (d.verify == VerifyStatus::TooOld) {
     verdict = "binfmtd-too-old";
     detail = "not verified (binfmtd too old)";
+  } else if (const client::Handler* v = noBusHandler(d, row.handler)) {
+    verdict = v->verification ? str(binfmtd::toString(*v->verification)) : "not-verified";
+    detail = v->verificationDetail;
   } else if (!d.running) {
     verdict = "not-verified";
     detail = "not verified (binfmtd is not running)";
@@ -356,7 +367,12 @@ Report buildReport() {
   const DaemonFacts& d = r.daemon;
 
   if (!d.running) {
-    r.problems.push_back({d.notRunning, "systemctl enable --now binfmtd"});
+    if (d.noBus)
+      r.notes.push_back({d.unreachable + ": binfmtctl cannot query or change it; this report "
+                         "is what this shell sees of the kernel",
+                         ""});
+    else
+      r.problems.push_back({d.notRunning, "systemctl enable --now binfmtd"});
     if (l.viewPath.empty())
       r.problems.push_back({"binfmt_misc is not mounted: no foreign binary can run",
                             "sudo mount -t binfmt_misc binfmt_misc " + std::string(kDefaultBinfmtMisc)});
@@ -423,7 +439,17 @@ void printText(const Report& r) {
                    : "no");
 
   heading("binfmtd");
-  if (!d.running) {
+  if (!d.running && d.noBus) {
+    const client::Manager& m = d.noBus->manager;
+    line("running:", "without D-Bus (binfmtd --no-bus, pid " + std::to_string(d.noBus->pid) + ")");
+    line("binfmt_misc:", m.binfmtMiscPath);
+    line("last reconcile:", m.lastReconcileResult == binfmtd::ReconcileResult::None
+                                ? "-"
+                                : str(binfmtd::toString(m.lastReconcileResult)));
+    line("configuration:", m.configErrors.empty()
+                               ? "no errors"
+                               : std::to_string(m.configErrors.size()) + " error(s)");
+  } else if (!d.running) {
     line("running:", term::paint("no", term::Style::Bad) + " (" + d.unreachable + ")");
   } else {
     line("running:", "yes, version " + d.manager.version);
@@ -552,6 +578,8 @@ void printJson(const Report& r) {
                                                           : "failed";
   } else {
     daemon["error"] = d.unreachable;
+    // The status file as the bus-less binfmtd wrote it, also with fields newer than this.
+    if (d.noBus) daemon["no_bus"] = Json::parse(d.noBus->document);
   }
   j["daemon"] = daemon;
   Json archs = Json::array();
@@ -589,7 +617,8 @@ int runDoctor(const Invocation& inv) {
   } else {
     printText(r);
   }
-  if (!r.daemon.running) return binfmtd::client::kExitNotReachable;
+  // A bus-less binfmtd runs: as with one on the bus, the problems found decide.
+  if (!r.daemon.running && !r.daemon.noBus) return binfmtd::client::kExitNotReachable;
   return r.problems.empty() ? 0 : 1;
 }
 

@@ -31,8 +31,7 @@ constexpr int kBusBatch = 64;
 
 }  // namespace
 
-EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
-    : bus_(bus), callbacks_(std::move(callbacks)) {
+EventLoop::EventLoop(Callbacks callbacks) : callbacks_(std::move(callbacks)) {
   check(sd_event_default(&event_), "sd_event_default");
 
   sigset_t mask;
@@ -44,16 +43,6 @@ EventLoop::EventLoop(sdbus::IConnection& bus, Callbacks callbacks)
     check(sd_event_add_signal(event_, &s, sig, &EventLoop::onSignal, this), "sd_event_add_signal");
     sources_.push_back(s);
   }
-
-  // sdbus-c++ 1.2 exposes its connection as poll data (fd, events, timeout) that must be
-  // refreshed before every wait: the prepare callback does that.
-  auto poll = bus_.getEventLoopPollData();
-  check(sd_event_add_io(event_, &busIo_, poll.fd, poll.events, &EventLoop::onBusIo, this),
-        "sd_event_add_io");
-  check(sd_event_add_time(event_, &busTime_, CLOCK_MONOTONIC, UINT64_MAX, 0,
-                          &EventLoop::onBusTime, this),
-        "sd_event_add_time");
-  check(sd_event_source_set_prepare(busIo_, &EventLoop::onBusPrepare), "set_prepare");
 
   check(sd_event_add_defer(event_, &deferred_, &EventLoop::onDeferred, this), "sd_event_add_defer");
   sd_event_source_set_enabled(deferred_, SD_EVENT_OFF);
@@ -75,6 +64,20 @@ EventLoop::~EventLoop() {
   sd_event_source_unref(busTime_);
   sd_event_source_unref(busIo_);
   sd_event_unref(event_);
+}
+
+void EventLoop::attachBus(sdbus::IConnection& bus) {
+  if (bus_ != nullptr) throw std::logic_error("EventLoop::attachBus: a bus is attached already");
+  bus_ = &bus;
+  // sdbus-c++ 1.2 exposes its connection as poll data (fd, events, timeout) that must be
+  // refreshed before every wait: the prepare callback does that.
+  auto poll = bus_->getEventLoopPollData();
+  check(sd_event_add_io(event_, &busIo_, poll.fd, poll.events, &EventLoop::onBusIo, this),
+        "sd_event_add_io");
+  check(sd_event_add_time(event_, &busTime_, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                          &EventLoop::onBusTime, this),
+        "sd_event_add_time");
+  check(sd_event_source_set_prepare(busIo_, &EventLoop::onBusPrepare), "set_prepare");
 }
 
 void EventLoop::watch(const std::filesystem::path& dir) {
@@ -193,7 +196,7 @@ void EventLoop::processBus() {
   // A bounded batch: under a flood of calls the bus never runs dry, and draining it would
   // starve the other sources (healing, configuration changes, signals). What is left
   // keeps the bus source ready, and sd-event takes it again after the others.
-  for (int i = 0; i < kBusBatch && bus_.processPendingRequest(); ++i) {
+  for (int i = 0; i < kBusBatch && bus_->processPendingRequest(); ++i) {
   }
 }
 
@@ -209,7 +212,7 @@ int EventLoop::onBusTime(sd_event_source*, uint64_t, void* self) {
 
 int EventLoop::onBusPrepare(sd_event_source*, void* data) {
   auto* self = static_cast<EventLoop*>(data);
-  auto poll = self->bus_.getEventLoopPollData();
+  auto poll = self->bus_->getEventLoopPollData();
   sd_event_source_set_io_events(self->busIo_, poll.events);
   sd_event_source_set_time(self->busTime_, poll.timeout_usec);
   sd_event_source_set_enabled(self->busTime_, SD_EVENT_ONESHOT);

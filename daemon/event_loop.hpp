@@ -1,5 +1,6 @@
-// The daemon's one loop: sd-event drives the D-Bus connection, signals, inotify on the
-// configuration directories and on binfmt_misc, the mount table and the check timer.
+// The daemon's one loop: sd-event drives the D-Bus connection (when there is one: with
+// --no-bus there is none), signals, inotify on the configuration directories and on
+// binfmt_misc, the mount table and the check timer.
 // Nothing runs in signal handlers; everything is an event source on this loop.
 #pragma once
 
@@ -23,10 +24,14 @@ class EventLoop {
     std::function<void()> checkKernel;
   };
 
-  EventLoop(sdbus::IConnection& bus, Callbacks callbacks);
+  explicit EventLoop(Callbacks callbacks);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Serves a D-Bus connection from this loop from now on; at most once. Without it the
+  /// loop runs without D-Bus.
+  void attachBus(sdbus::IConnection& bus);
 
   /// Watches a directory for added, changed, renamed and removed files. A directory
   /// that does not exist is skipped (logged).
@@ -69,7 +74,7 @@ class EventLoop {
   void kernelChanged();
   static bool drain(int inotifyFd);
 
-  sdbus::IConnection& bus_;
+  sdbus::IConnection* bus_ = nullptr;
   Callbacks callbacks_;
   sd_event* event_ = nullptr;
   sd_event_source* busIo_ = nullptr;

@@ -1,5 +1,6 @@
 // binfmtd: wires the pieces together and does nothing else. The engine reconciles,
-// the service layer speaks D-Bus, the event loop waits.
+// the frontend presents its state (the service layer on D-Bus, or with --no-bus the
+// status file), the event loop waits.
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
@@ -13,11 +14,14 @@
 #include "engine/engine.hpp"
 #include "event_loop.hpp"
 #include "kernel/binfmt_fs.hpp"
+#include "frontend.hpp"
 #include "log.hpp"
+#include "no_bus_frontend.hpp"
 #include "options.hpp"
 #include "probe_config.hpp"
 #include "service/manager_object.hpp"
 #include "service/object_path.hpp"
+#include "system_bus.hpp"
 #include "verify/verifier.hpp"
 
 using namespace binfmtd;
@@ -68,16 +72,17 @@ int main(int argc, char** argv) {
   engine::Engine engine(binfmt, options->config, options->stateDir, host);
 
   try {
-    auto bus = sdbus::createSystemBusConnection();
-    std::unique_ptr<service::ManagerObject> manager;
+    std::unique_ptr<sdbus::IConnection> bus;  // none with --no-bus
+    if (!options->noBus) bus = connectSystemBus();
+    std::unique_ptr<Frontend> frontend;
     std::function<void()> scheduleCheck;  // set once the loop exists
     auto reconcile = [&](const char* why) {
       log::info(std::string("Reconciling: ") + why);
       const auto& report = engine.reconcile();
       logReport(report);
-      manager->reconciled(report.changes);
+      frontend->reconciled(report.changes);
     };
-    EventLoop loop(*bus, {
+    EventLoop loop({
         .reload =
             [&] {
               sd_notify(0, "RELOADING=1");
@@ -90,11 +95,12 @@ int main(int argc, char** argv) {
               auto result = engine.heal(EventLoop::now());
               if (!result.empty()) {
                 logHeal(result);
-                manager->repaired(result);
+                frontend->repaired(result);
               }
               scheduleCheck();
             },
     });
+    if (bus) loop.attachBus(*bus);
     // The next periodic check, or the end of a back-off, whichever comes first. Called
     // after every check and every change of the engine's view (reconcile, D-Bus call).
     scheduleCheck = [&] {
@@ -114,27 +120,31 @@ int main(int argc, char** argv) {
                                                             : log::Level::Info,
                           "Probe for " + s.handler + ": " + v.verification + ", " + v.detail,
                           {{"HANDLER", s.handler}});
-               manager->verificationChanged();
+               frontend->verificationChanged();
              },
-         .versionKnown = [&] { manager->verificationChanged(); }});
-    manager = std::make_unique<service::ManagerObject>(
-        *bus, engine, options->binfmtDir.string(), verifier,
-        [&](const engine::Status& s) {
-          sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
-          scheduleCheck();
-        },
-        [&] { return loop.kernelGeneration(); });
+         .versionKnown = [&] { frontend->verificationChanged(); }});
+    auto onChange = [&](const engine::Status& s) {
+      sd_notifyf(0, "STATUS=%s", statusLine(s).c_str());
+      scheduleCheck();
+    };
+    if (bus)
+      frontend = std::make_unique<service::ManagerObject>(
+          *bus, engine, options->binfmtDir.string(), verifier, onChange,
+          [&] { return loop.kernelGeneration(); });
+    else
+      frontend =
+          std::make_unique<NoBusFrontend>(loop.event(), engine, verifier, *options, onChange);
     for (const auto& dir : options->config.watchDirs()) loop.watch(dir);
 
     reconcile("startup");
     loop.watchKernel(options->binfmtDir);
     // The name last: a client that sees it can rely on the first reconcile being done.
-    bus->requestName(kBusName);
-    manager->announce();
+    if (bus) bus->requestName(kBusName);
+    frontend->announce();
     sd_notify(0, "READY=1");
     int r = loop.run();
     sd_notify(0, "STOPPING=1");
-    manager.reset();
+    frontend.reset();
     return r < 0 ? 1 : 0;
   } catch (const sdbus::Error& e) {
     log::error("D-Bus: " + e.getMessage() + " (" + e.getName() + ")");

@@ -20,6 +20,8 @@ void usage(FILE* out) {
                "org.binfmtd.Binfmt1 on the system bus.\n"
                "\n"
                "  --apply                 reconcile once without D-Bus, then exit\n"
+               "  --no-bus                run as a daemon without D-Bus (binfmtctl cannot\n"
+               "                          reach it; it writes STATE-DIR/no-bus.json)\n"
                "  --binfmt-dir=DIR        binfmt_misc mount point [/proc/sys/fs/binfmt_misc]\n"
                "  --config-dir=DIR        admin configuration directory [/etc/binfmtd]\n"
                "  --runtime-config-dir=DIR  runtime configuration directory [/run/binfmtd]\n"
@@ -53,9 +55,10 @@ std::optional<Options> parseOptions(int argc, char** argv, int* exitCode) {
     o.config.runtimeDir = *dir;
     o.stateDir = *dir;
   }
-  enum { kApply = 256, kBinfmt, kConfig, kRuntime, kVendor, kState, kEmu, kProbes, kVersion };
+  enum { kApply = 256, kNoBus, kBinfmt, kConfig, kRuntime, kVendor, kState, kEmu, kProbes, kVersion };
   static const struct option longOptions[] = {
       {"apply", no_argument, nullptr, kApply},
+      {"no-bus", no_argument, nullptr, kNoBus},
       {"binfmt-dir", required_argument, nullptr, kBinfmt},
       {"config-dir", required_argument, nullptr, kConfig},
       {"runtime-config-dir", required_argument, nullptr, kRuntime},
@@ -71,6 +74,7 @@ std::optional<Options> parseOptions(int argc, char** argv, int* exitCode) {
   while ((c = getopt_long(argc, argv, "h", longOptions, nullptr)) != -1) {
     switch (c) {
       case kApply: o.apply = true; break;
+      case kNoBus: o.noBus = true; break;
       case kBinfmt: o.binfmtDir = optarg; break;
       case kConfig: o.config.adminDir = optarg; break;
       case kRuntime: o.config.runtimeDir = optarg; break;

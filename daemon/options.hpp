@@ -12,6 +12,7 @@ namespace binfmtd {
 
 struct Options {
   bool apply = false;  // reconcile once without a bus, then exit
+  bool noBus = false;  // run as a daemon without D-Bus (no_bus_frontend.hpp)
   std::filesystem::path binfmtDir = "/proc/sys/fs/binfmt_misc";
   config::Paths config;
   std::filesystem::path stateDir = "/run/binfmtd";

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs everything binfmtd needs to build, test and run its demo, from Debian's
-# archive, and fetches the foreign test binaries (busybox-static for arm64, armhf, ppc64el, s390x). Idempotent:
+# archive (with cockpit-ws, cockpit-bridge and chromium for the Cockpit page test, and its
+# puppeteer-core from npm), and fetches the foreign test binaries (busybox-static for arm64,
+# armhf, ppc64el, s390x). Idempotent:
 # it installs only what is missing. Run as root.
 set -eu
 
@@ -13,7 +15,11 @@ PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin lib
   nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
   clang-14 libclang-rt-14-dev bash-completion zsh fish man-db
   debhelper dpkg-dev lintian ccache qemu-system-x86 qemu-utils mmdebstrap busybox-static cpio kmod
-  e2fsprogs libglib2.0-dev"
+  e2fsprogs libglib2.0-dev cockpit-bridge cockpit-ws chromium podman crun zstd"
+# The Cockpit page's browser test (puppeteer-core) and the container stage's Kubernetes
+# validator come from npm: node and npm from Debian unless the machine has them already
+# (another packaging of node).
+{ command -v node && command -v npm; } >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 missing=""
 for p in $PACKAGES; do
@@ -45,4 +51,17 @@ for arch in arm64 armhf ppc64el s390x; do
   mv "$CACHE/busybox-$arch.new" "$CACHE/busybox-$arch"
   rm -rf "$CACHE/extract" "$CACHE/lists-$arch"
 done
-echo "Setup done: build dependencies installed, foreign test binaries in $CACHE (busybox-ARCH)."
+
+# puppeteer-core for tests/cockpit, at the versions tests/cockpit/package-lock.json pins
+# (npm ci checks every package's integrity hash), in $CACHE/node/node_modules; installed
+# again only when the lock file changes.
+NODE_DIR=$CACHE/node
+NODE_SPEC=$(cd "$(dirname "$0")/../tests/cockpit" && pwd)
+if ! cmp -s "$NODE_SPEC/package-lock.json" "$NODE_DIR/package-lock.json" ||
+   [ ! -d "$NODE_DIR/node_modules/puppeteer-core" ]; then
+  rm -rf "$NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  cp "$NODE_SPEC/package.json" "$NODE_SPEC/package-lock.json" "$NODE_DIR/"
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "Setup done: build dependencies installed, foreign test binaries in $CACHE (busybox-ARCH), puppeteer-core in $NODE_DIR."

@@ -4,6 +4,8 @@
 # system bus with the project's policy) and end to end (qemu-user-static + arm64 busybox).
 # Then more stages: the whole suite again built with ASan+UBSan (gcc, build-asan/),
 # and the libFuzzer targets for a few seconds each (clang-14, build-fuzz/), and the
+# container tests: Debian's podman running arm64 containers through binfmtd, the container
+# image in both its modes and the Kubernetes DaemonSet (tests/container), and the
 # system tests: the Debian package in a Debian VM under a real systemd (tests/system). Extra
 # arguments go to the first stage's `meson test`. BINFMTD_TEST_QUICK=1 runs only the
 # first stage, for a quick local run; CI (CI=true) always runs every stage.
@@ -65,7 +67,7 @@ finish build+test $rc "$start"
 ci=${CI:-}
 [ "$ci" = false ] && ci=""
 if [ -n "${BINFMTD_TEST_QUICK:-}" ] && [ -z "$ci" ]; then
-  echo "BINFMTD_TEST_QUICK is set: skipping the sanitizer, fuzz and system stages"
+  echo "BINFMTD_TEST_QUICK is set: skipping the sanitizer, fuzz, container and system stages"
   echo "Stages:"
   printf '%s' "$stages"
   exit $rc
@@ -119,7 +121,16 @@ rc=0
 fuzz_stage || rc=1
 finish fuzz $rc "$start"
 
-# Stage 4: the Debian package (dpkg-buildpackage, lintian), installed and driven in a
+# Stage 4: containers, in a sandbox with a private binfmt_misc: the image built from this
+# build (its Debian part cached in /var/cache/binfmtd-container) and run by podman in its
+# one-shot and daemon modes, arm64 containers through binfmtd, the Kubernetes manifest
+# validated against the API schema and its pod run.
+start=$(date +%s)
+rc=0
+tests/container/run.sh "$BUILD" || rc=1
+finish containers $rc "$start"
+
+# Stage 5: the Debian package (dpkg-buildpackage, lintian), installed and driven in a
 # bookworm VM under QEMU/TCG with systemd, dbus and polkit, across a reboot; the image
 # is cached in /var/cache/binfmtd-testvm. A failure prints the serial logs.
 start=$(date +%s)

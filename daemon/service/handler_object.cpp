@@ -25,7 +25,7 @@ std::vector<std::string> changedProperties(const engine::HandlerStatus& a,
   check(a.entry.magic != b.entry.magic, "Magic");
   check(a.entry.mask != b.entry.mask, "Mask");
   check(a.entry.extension != b.entry.extension, "Extension");
-  check(a.inKernel && a.entry.enabled != (b.inKernel && b.entry.enabled), "Enabled");
+  check((a.inKernel && a.entry.enabled) != (b.inKernel && b.entry.enabled), "Enabled");
   check(a.owned != b.owned, "Ownership");
   check(a.state != b.state, "State");
   check(a.lastError != b.lastError, "LastError");

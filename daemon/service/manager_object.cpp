@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "service/object_path.hpp"
+#include "verification_subject.hpp"
 
 namespace binfmtd::service {
 
@@ -174,23 +175,7 @@ void ManagerObject::publish(const engine::Status& status) {
 }
 
 verify::Subject ManagerObject::subjectOf(const engine::HandlerStatus& h) const {
-  verify::Subject s;
-  s.handler = h.entry.name;
-  s.architecture = h.architecture;
-  s.interpreter = h.entry.interpreter;
-  if (h.inKernel) s.entry = kernel::registerString(h.entry);
-  if (!h.inKernel)
-    s.inactive = "the entry is not registered" +
-                 (h.lastError.empty() ? std::string() : ": " + h.lastError);
-  else if (!h.entry.enabled)
-    s.inactive = "the entry is disabled" +
-                 (h.state == "standby" ? " (" + h.lastError + ")" : std::string());
-  else if (!status_.globalEnabled)
-    s.inactive = "binfmt_misc is disabled as a whole, so no entry runs anything";
-  else if (!h.shadowedBy.empty())
-    s.inactive = "the probe would run through '" + h.shadowedBy +
-                 "', a newer entry for the same binaries that the kernel tries first";
-  return s;
+  return verificationSubject(h, status_.globalEnabled);
 }
 
 void ManagerObject::verificationChanged() {

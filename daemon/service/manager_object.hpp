@@ -12,6 +12,7 @@
 
 #include "binfmt1-adaptor.hpp"
 #include "engine/engine.hpp"
+#include "frontend.hpp"
 #include "service/authorization.hpp"
 #include "service/handler_object.hpp"
 #include "verify/verifier.hpp"
@@ -20,7 +21,8 @@ namespace binfmtd::service {
 
 class ManagerObject final
     : public sdbus::AdaptorInterfaces<org::binfmtd::Binfmt1::Manager_adaptor,
-                                      sdbus::Properties_adaptor, sdbus::ObjectManager_adaptor> {
+                                      sdbus::Properties_adaptor, sdbus::ObjectManager_adaptor>,
+      public Frontend {
  public:
   /// onChange is called after every refresh (the daemon updates sd_notify STATUS=).
   /// kernelGeneration moves whenever binfmt_misc may have changed (EventLoop).
@@ -37,19 +39,19 @@ class ManagerObject final
 
   /// From now on, signal new objects and changed properties: call it once the bus name
   /// is ours. Before, nobody can be listening, and signals only cost start-up time.
-  void announce() { announced_ = true; }
+  void announce() override { announced_ = true; }
 
   /// After a reconcile: refresh, and verify again the handlers it wrote ("name: ..."
   /// change lines), even when they look as before (registered again after a flush).
-  void reconciled(const std::vector<std::string>& changes);
+  void reconciled(const std::vector<std::string>& changes) override;
 
   /// Announces a repair pass that did or found something (the Repaired signal), then
   /// refreshes.
-  void repaired(const engine::HealResult& result);
+  void repaired(const engine::HealResult& result) override;
 
   /// The verifier has news (a probe ended, a version became known): the handler objects
   /// show it, and a handler whose entry changed meanwhile is verified again.
-  void verificationChanged();
+  void verificationChanged() override;
 
  private:
   std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, bool,

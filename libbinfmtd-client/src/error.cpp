@@ -20,6 +20,22 @@ std::string sentence(ErrorKind kind, const std::string& message) {
   }
 }
 
+// Nobody can ask a bus-less binfmtd anything: say what it is doing, and what to do instead.
+std::string sentence(const NoBusDaemon& d) {
+  const std::string admin = d.adminConfigDir();
+  return d.summary() + ".\nWithout D-Bus nobody can query or change it: edit " + admin +
+         "/binfmtd.json or a file in " + admin +
+         "/conf.d/ and it applies the change at once.\nIts state is in " + d.statusFile() +
+         "; 'binfmtctl doctor' reports the kernel side.";
+}
+
+// An unreachable binfmtd may be one that runs without D-Bus.
+Error unreachable(ErrorKind kind, const sdbus::Error& e) {
+  if (auto daemon = findNoBusDaemon())
+    return Error(e.getName(), e.getMessage(), std::move(*daemon));
+  return Error(kind, e.getName(), e.getMessage());
+}
+
 }  // namespace
 
 Error::Error(ErrorKind kind, std::string dbusName, std::string message)
@@ -29,13 +45,22 @@ Error::Error(ErrorKind kind, std::string dbusName, std::string message)
       dbusName_(std::move(dbusName)),
       message_(std::move(message)) {}
 
+Error::Error(std::string dbusName, std::string message, NoBusDaemon daemon)
+    : std::runtime_error(sentence(daemon)),
+      kind_(ErrorKind::NoBusDaemon),
+      dbusName_(std::move(dbusName)),
+      message_(std::move(message)),
+      noBusDaemon_(std::make_shared<const NoBusDaemon>(std::move(daemon))) {}
+
 bool Error::unreachable() const noexcept {
-  return kind_ == ErrorKind::NoBus || kind_ == ErrorKind::NoDaemon;
+  return kind_ == ErrorKind::NoBus || kind_ == ErrorKind::NoDaemon ||
+         kind_ == ErrorKind::NoBusDaemon;
 }
 
 std::string Error::reason() const {
   if (kind_ == ErrorKind::NoDaemon)
     return "nobody owns " + std::string(kBusName) + " on the system bus";
+  if (noBusDaemon_) return noBusDaemon_->summary();
   return what();
 }
 
@@ -47,16 +72,17 @@ int Error::exitCode() const noexcept {
 }
 
 std::string notRunningSentence(const Error& e) {
+  if (e.kind() == ErrorKind::NoBusDaemon) return e.reason();
   return "binfmtd is not running (" + e.reason() + ")";
 }
 
 Error fromDbus(const sdbus::Error& e) {
   const std::string& name = e.getName();
-  ErrorKind kind = ErrorKind::Other;
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-      name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
-    kind = ErrorKind::NoDaemon;
-  } else if (name == "org.freedesktop.DBus.Error.AccessDenied") {
+      name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+    return unreachable(ErrorKind::NoDaemon, e);
+  ErrorKind kind = ErrorKind::Other;
+  if (name == "org.freedesktop.DBus.Error.AccessDenied") {
     kind = ErrorKind::BusDenied;
   } else if (name == "org.freedesktop.DBus.Error.UnknownMethod") {
     kind = ErrorKind::UnknownMethod;
@@ -66,6 +92,6 @@ Error fromDbus(const sdbus::Error& e) {
   return Error(kind, name, e.getMessage());
 }
 
-Error noBus(const sdbus::Error& e) { return Error(ErrorKind::NoBus, e.getName(), e.getMessage()); }
+Error noBus(const sdbus::Error& e) { return unreachable(ErrorKind::NoBus, e); }
 
 }  // namespace binfmtd::client

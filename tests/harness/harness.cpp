@@ -221,7 +221,7 @@ std::vector<std::string> Daemon::arguments() const {
           "--probe-dir=" PROBE_DIR};
 }
 
-void Daemon::start() {
+void Daemon::start(const std::vector<std::string>& extra) {
   const fs::path notify = root_ / "notify.sock";
   fs::remove(notify);
   int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -232,6 +232,7 @@ void Daemon::start() {
     throw std::runtime_error("cannot bind notify socket");
 
   std::vector<std::string> argv = arguments();
+  argv.insert(argv.end(), extra.begin(), extra.end());
   std::string notifyEnv = "NOTIFY_SOCKET=" + notify.string();
   pid_ = fork();
   if (pid_ == 0) {

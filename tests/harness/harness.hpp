@@ -89,7 +89,8 @@ class Daemon {
   explicit Daemon(std::filesystem::path root);
   ~Daemon();
 
-  void start();
+  /// Starts binfmtd with arguments() and `extra` ("--no-bus").
+  void start(const std::vector<std::string>& extra = {});
   void stop();  // SIGTERM, wait
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }

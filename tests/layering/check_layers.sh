@@ -4,8 +4,10 @@
 # violation as FILE:LINE: what it includes and why it may not, and exits 1 if there is any.
 #   - binfmtctl (client/) reaches binfmtd only through libbinfmtd-client: it includes neither
 #     the daemon's service, engine, config or verify layers, nor the kernel table (only the
-#     pure model: the kernel entry format, the catalogue, util), nor generated D-Bus code.
-#   - libbinfmtd-client includes only itself, the contract (dbus/) and the generated proxy.
+#     pure model: the kernel entry format, the catalogue, util), nor generated D-Bus code,
+#     nor the reader of a bus-less binfmtd's status file (the client library has it).
+#   - libbinfmtd-client includes only itself, the contract (dbus/, with the status file of
+#     binfmtd --no-bus) and the generated proxy.
 #   - The daemon's core (kernel, catalog, config, engine, util, verify) includes no D-Bus
 #     code: neither generated code nor sdbus-c++ nor the client library.
 #   - The service includes the adaptor, never the proxy or the client library.
@@ -32,7 +34,8 @@ check() {
 
 daemon_layers='(^|/)(daemon/|service/|engine/|config/|verify/)|(^|/)kernel/binfmt_fs\.hpp$'
 generated='binfmt1-(adaptor|proxy)\.hpp$'
-check client "binfmtctl reaches binfmtd only through libbinfmtd-client" "$daemon_layers|$generated"
+check client "binfmtctl reaches binfmtd only through libbinfmtd-client" \
+    "$daemon_layers|$generated|(^|/)no_bus_status\\.hpp$"
 check libbinfmtd-client "the client library includes only itself, the contract and the proxy" \
     '^(\.\./|daemon/|client/|kernel/|catalog/|config/|engine/|service/|util/|verify/|interop/)|^(error|unique_fd|build_config)\.hpp$|binfmt1-adaptor\.hpp$'
 for layer in kernel catalog config engine util verify; do

@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$SRC/tests/system
 OUT=${BINFMTD_SYSTEM_OUT:-$SRC/build-system}
 FOREIGN=${BINFMTD_FOREIGN_BINARIES:-/var/cache/binfmtd-tests}/busybox-arm64
-BOOT1_CASES="install analyze-verify enable-now root-enable-arm64 root-chroot verify-under-unit
+BOOT1_CASES="install analyze-verify enable-now init-script-under-systemd root-enable-arm64 root-chroot verify-under-unit
   polkit-denied polkit-rule-allows stop-keeps-entries dbus-activation systemd-binfmt-restart"
 BOOT2_CASES="reboot-arm64 reboot-before-multi-user upgrade-keeps-entries
   remove-keeps-entries purge-removes-own"

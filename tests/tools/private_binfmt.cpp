@@ -4,10 +4,13 @@
 // written by the parent, which must be real root), so a test can still drop to
 // nobody with setpriv.
 //
-//   private-binfmt [--dir DIR] -- COMMAND [ARGS...]
+//   private-binfmt [--dir DIR] [--all-but-one] -- COMMAND [ARGS...]
 //
-// The instance is mounted at DIR (default: a fresh directory under $TMPDIR) and its path
-// is exported as BINFMTD_TEST_BINFMT_DIR. Exit status 77 (meson's "skipped") when the
+// The instance is mounted at DIR (default: a fresh directory under $TMPDIR; it may be
+// /proc/sys/fs/binfmt_misc) and its path is exported as BINFMTD_TEST_BINFMT_DIR.
+// --all-but-one maps every uid but the last (0 0 4294967294), for a container engine
+// inside: with every uid mapped, crun takes the namespace for the initial one and tries
+// to make device nodes (shared/CONTAINER-TESTING.md). Exit status 77 (meson's "skipped") when the
 // namespace cannot be made and CI is not set; in CI that is a failure (exit 1).
 #include <fcntl.h>
 #include <sched.h>
@@ -48,11 +51,14 @@ bool writeFile(const std::string& path, const std::string& text) {
 int main(int argc, char** argv) {
   std::string dir;
   bool madeDir = false;
+  bool allButOne = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--all-but-one") {
+      allButOne = true;
     } else if (a == "--") {
       ++i;
       break;
@@ -61,7 +67,7 @@ int main(int argc, char** argv) {
     }
   }
   if (i >= argc) {
-    std::fprintf(stderr, "usage: private-binfmt [--dir DIR] -- COMMAND [ARGS...]\n");
+    std::fprintf(stderr, "usage: private-binfmt [--dir DIR] [--all-but-one] -- COMMAND [ARGS...]\n");
     return 2;
   }
   if (geteuid() != 0) return unavailable("must run as root to map every uid");
@@ -107,8 +113,8 @@ int main(int argc, char** argv) {
     return unavailable("unshare(CLONE_NEWUSER|CLONE_NEWNS) failed");
   }
   std::string proc = "/proc/" + std::to_string(child);
-  bool ok = writeFile(proc + "/uid_map", "0 0 4294967295\n") &&
-            writeFile(proc + "/gid_map", "0 0 4294967295\n");
+  const std::string map = allButOne ? "0 0 4294967294\n" : "0 0 4294967295\n";
+  bool ok = writeFile(proc + "/uid_map", map) && writeFile(proc + "/gid_map", map);
   c = ok ? 'o' : 'e';
   (void)!write(mapped[1], &c, 1);
   int status = 0;

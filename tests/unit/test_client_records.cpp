@@ -1,11 +1,17 @@
 // libbinfmtd-client without a bus: the one definition of "in the kernel" and of "as
 // configured", the decoders of every reply (lenient with an older binfmtd's missing
 // properties), the contract's string tables and change lines, and the one mapping of D-Bus
-// errors to sentences and exit codes.
+// errors to sentences and exit codes; the status file of a binfmtd without D-Bus, and the
+// errors that say it runs so.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "binfmtd-client/error.hpp"
+#include "binfmtd-client/no_bus.hpp"
 #include "binfmtd-client/records.hpp"
+#include "common/files.hpp"
 
 using namespace binfmtd;
 using namespace binfmtd::client;
@@ -21,6 +27,60 @@ HandlerSummary summary(Ownership ownership, HandlerState state, bool enabled) {
 }
 
 sdbus::Variant v(const char* s) { return sdbus::Variant(std::string(s)); }
+
+// Where the client looks for a bus-less binfmtd's status file, for one test.
+struct StateDir {
+  testfiles::TempDir dir;
+  StateDir() { setenv("BINFMTD_STATE_DIR", dir.path.c_str(), 1); }
+  ~StateDir() { unsetenv("BINFMTD_STATE_DIR"); }
+  StateDir(const StateDir&) = delete;
+  StateDir& operator=(const StateDir&) = delete;
+};
+
+// A status file as daemon/no_bus_frontend.cpp writes it.
+constexpr const char* kNoBusStatus = R"({
+  "pid": 812, "version": "0.1.0", "started": 1700000000000000, "updated": 1700000005000000,
+  "binfmt_misc": "/proc/sys/fs/binfmt_misc",
+  "config_dirs": ["/etc/binfmtd", "/run/binfmtd", "/usr/lib/binfmtd"],
+  "state_dir": "/run/binfmtd", "mounted": true, "global_enabled": true,
+  "config_files": ["/etc/binfmtd/binfmtd.json"], "config_errors": [],
+  "last_reconcile": {"time": 1700000001000000, "result": "ok", "writes": 2, "errors": []},
+  "handlers": [
+    {"name": "WSLInterop", "architecture": "", "interpreter": "/init", "flags": "PF",
+     "ownership": "foreign", "state": "registered", "enabled": true, "last_error": "",
+     "verification": "no-probe", "verification_detail": "", "emulator_version": ""},
+    {"name": "qemu-aarch64", "architecture": "aarch64",
+     "interpreter": "/usr/bin/qemu-aarch64-static", "flags": "PF", "ownership": "owned",
+     "state": "registered", "enabled": true, "last_error": "", "verification": "passed",
+     "verification_detail": "ran the aarch64 probe", "emulator_version": "7.2.9",
+     "newer_field": 1},
+    {"name": "qemu-riscv64", "architecture": "riscv64",
+     "interpreter": "/usr/bin/qemu-riscv64-static", "flags": "PF", "ownership": "owned",
+     "state": "registered", "enabled": true, "last_error": "", "verification": "unverified",
+     "verification_detail": "", "emulator_version": ""},
+    {"name": "qemu-s390x", "architecture": "s390x", "interpreter": "", "flags": "",
+     "ownership": "owned", "state": "missing", "enabled": false,
+     "last_error": "no emulator", "verification": "unverified"}
+  ]
+})";
+
+// Holds the lock on DIR/no-bus.json as a running `binfmtd --no-bus` does (an open file
+// description lock, which another open of the file sees also in this process).
+struct LockedStatusFile {
+  int fd = -1;
+  LockedStatusFile(const std::filesystem::path& dir, const std::string& text) {
+    testfiles::writeFile(dir / "no-bus.json", text);
+    fd = ::open((dir / "no-bus.json").c_str(), O_RDWR | O_CLOEXEC);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    REQUIRE(fd >= 0);
+    REQUIRE(::fcntl(fd, F_OFD_SETLK, &lock) == 0);
+  }
+  ~LockedStatusFile() { ::close(fd); }
+  LockedStatusFile(const LockedStatusFile&) = delete;
+  LockedStatusFile& operator=(const LockedStatusFile&) = delete;
+};
 
 }  // namespace
 
@@ -233,6 +293,7 @@ TEST_CASE("error names: errorName() and its inverse, on every entry of the table
 }
 
 TEST_CASE("D-Bus errors become one sentence and one exit code", "[client]") {
+  StateDir noStatusFile;  // no binfmtd runs without D-Bus
   const Error gone = fromDbus(sdbus::Error("org.freedesktop.DBus.Error.ServiceUnknown", "x"));
   CHECK(gone.kind() == ErrorKind::NoDaemon);
   CHECK(gone.unreachable());
@@ -271,4 +332,111 @@ TEST_CASE("D-Bus errors become one sentence and one exit code", "[client]") {
   CHECK(newer.kind() == ErrorKind::Other);
   CHECK(newer.exitCode() == 1);
   CHECK(fromDbus(sdbus::Error("org.freedesktop.DBus.Error.Timeout", "slow")).exitCode() == 1);
+}
+
+TEST_CASE("a bus-less binfmtd's status file: the D-Bus records, decoded leniently", "[client]") {
+  const auto d = decodeNoBusDaemon(kNoBusStatus);
+  REQUIRE(d.has_value());
+  CHECK(d->pid == 812);
+  CHECK(d->started == 1700000000000000u);
+  CHECK(d->updated == 1700000005000000u);
+  CHECK(d->stateDir == "/run/binfmtd");
+  CHECK(d->manager.version == "0.1.0");
+  CHECK(d->manager.binfmtMiscPath == "/proc/sys/fs/binfmt_misc");
+  CHECK(d->manager.mounted);
+  CHECK(d->manager.globalEnabled);
+  CHECK(d->manager.configFiles == std::vector<std::string>{"/etc/binfmtd/binfmtd.json"});
+  CHECK(d->manager.lastReconcileTime == 1700000001000000u);
+  CHECK(d->manager.lastReconcileResult == ReconcileResult::Ok);
+  CHECK(d->manager.lastReconcileWrites == 2);
+  REQUIRE(d->handlers.size() == 4);
+  const Handler* aarch64 = d->handler("qemu-aarch64");
+  REQUIRE(aarch64 != nullptr);
+  CHECK(aarch64->architecture == "aarch64");
+  CHECK(aarch64->interpreter == "/usr/bin/qemu-aarch64-static");
+  CHECK(aarch64->flags == "PF");
+  CHECK(aarch64->ownership == Ownership::Owned);
+  CHECK(aarch64->state == HandlerState::Registered);
+  CHECK(aarch64->inKernel());
+  CHECK(aarch64->verification == Verification::Passed);
+  CHECK(aarch64->verificationDetail == "ran the aarch64 probe");
+  CHECK(aarch64->emulatorVersion == "7.2.9");
+  CHECK(d->handler("WSLInterop")->foreign());
+  CHECK(d->handler("qemu-s390x")->lastError == "no emulator");
+  CHECK_FALSE(d->handler("qemu-s390x")->asConfigured());
+  CHECK(d->handler("qemu-mips") == nullptr);
+  // Its own handlers that are registered and enabled: not the foreign one, not the missing one.
+  CHECK(d->ownRegistered() == 2);
+  CHECK(d->adminConfigDir() == "/etc/binfmtd");
+  CHECK(d->statusFile() == "/run/binfmtd/no-bus.json");
+  CHECK(d->summary() ==
+        "binfmtd runs without D-Bus (binfmtd --no-bus, pid 812): last reconcile ok, 2 "
+        "handler(s) of its own registered");
+  // The document keeps what this library does not know.
+  CHECK(d->document.find("newer_field") != std::string::npos);
+
+  // Before its first reconcile, with configuration errors, and with fields of the wrong
+  // type or missing (another binfmtd): defaults, and a summary that says so.
+  const auto early = decodeNoBusDaemon(
+      R"({"pid": 9, "config_errors": ["/etc/binfmtd/binfmtd.json:2:1: syntax error"],
+          "last_reconcile": {"result": ""}, "mounted": "yes", "handlers": [7, {"name": 3}]})");
+  REQUIRE(early.has_value());
+  CHECK_FALSE(early->manager.mounted);
+  CHECK(early->handlers.size() == 1);
+  CHECK(early->handlers[0].name.empty());
+  CHECK(early->adminConfigDir() == "/etc/binfmtd");
+  CHECK(early->statusFile() == "/run/binfmtd/no-bus.json");
+  CHECK(early->summary() ==
+        "binfmtd runs without D-Bus (binfmtd --no-bus, pid 9): last reconcile not done yet, 0 "
+        "handler(s) of its own registered, 1 configuration error(s)");
+  CHECK_FALSE(decodeNoBusDaemon("[1, 2]").has_value());
+  CHECK_FALSE(decodeNoBusDaemon("{\"pid\": 1").has_value());
+}
+
+TEST_CASE("a binfmtd that runs without D-Bus: found by its lock, and said by the errors",
+          "[client]") {
+  StateDir state;
+  const sdbus::Error noOwner("org.freedesktop.DBus.Error.ServiceUnknown", "x");
+  const sdbus::Error cannotConnect("sdbus.Error", "Failed to open bus");
+
+  // No file; then a file no daemon holds (one left by a daemon that was killed).
+  CHECK_FALSE(findNoBusDaemon().has_value());
+  testfiles::writeFile(state.dir.path / "no-bus.json", kNoBusStatus);
+  CHECK_FALSE(findNoBusDaemon().has_value());
+  CHECK(fromDbus(noOwner).kind() == ErrorKind::NoDaemon);
+  CHECK(noBus(cannotConnect).kind() == ErrorKind::NoBus);
+
+  {
+    LockedStatusFile running(state.dir.path, kNoBusStatus);
+    const auto found = findNoBusDaemon();
+    REQUIRE(found.has_value());
+    CHECK(found->pid == 812);
+    CHECK(findNoBusDaemon(state.dir.path / "elsewhere") == std::nullopt);
+
+    for (const Error& e : {fromDbus(noOwner), noBus(cannotConnect)}) {
+      INFO(e.dbusName());
+      CHECK(e.kind() == ErrorKind::NoBusDaemon);
+      CHECK(e.unreachable());
+      CHECK(e.exitCode() == kExitNotReachable);
+      REQUIRE(e.noBusDaemon() != nullptr);
+      CHECK(e.noBusDaemon()->pid == 812);
+      CHECK(std::string(e.what()) ==
+            "binfmtd runs without D-Bus (binfmtd --no-bus, pid 812): last reconcile ok, 2 "
+            "handler(s) of its own registered.\n"
+            "Without D-Bus nobody can query or change it: edit /etc/binfmtd/binfmtd.json or a "
+            "file in /etc/binfmtd/conf.d/ and it applies the change at once.\n"
+            "Its state is in /run/binfmtd/no-bus.json; 'binfmtctl doctor' reports the kernel "
+            "side.");
+      CHECK(e.reason() == e.noBusDaemon()->summary());
+      CHECK(notRunningSentence(e) == e.noBusDaemon()->summary());
+    }
+    // The bus's error stays known.
+    CHECK(noBus(cannotConnect).message() == "Failed to open bus");
+    // Only an unreachable binfmtd is looked for: binfmtd's and the bus's other errors stay.
+    CHECK(fromDbus(sdbus::Error("org.freedesktop.DBus.Error.AccessDenied", "no")).kind() ==
+          ErrorKind::BusDenied);
+    CHECK(fromDbus(sdbus::Error(errorName(Errc::NoSuchHandler), "none")).noBusDaemon() == nullptr);
+  }
+  // Stopped (the lock is gone): not running, as before.
+  CHECK(fromDbus(noOwner).kind() == ErrorKind::NoDaemon);
 }

@@ -244,12 +244,22 @@ case_purge_removes_own() {
   [ ! -e /run/binfmtd ] || fail "/run/binfmtd left after purge" || return 1
 }
 
+# The init script for hosts without systemd is shipped; under systemd, init-functions
+# hands it over to the unit, so it reports the unit's state.
+case_init_script_under_systemd() {
+  [ -x /etc/init.d/binfmtd ] || fail "/etc/init.d/binfmtd is not installed" || return 1
+  [ -f /etc/default/binfmtd ] || fail "/etc/default/binfmtd is not installed" || return 1
+  active binfmtd || fail "binfmtd.service is not active" || return 1
+  /etc/init.d/binfmtd status || fail "/etc/init.d/binfmtd status failed while the unit runs"
+}
+
 echo "--- $(uname -r), PID 1: $(cat /proc/1/comm), $(systemctl is-system-running)"
 systemd-analyze time
 if [ ! -f $MARKER ]; then
   run install case_install
   run analyze-verify case_analyze_verify
   run enable-now case_enable_now
+  run init-script-under-systemd case_init_script_under_systemd
   run root-enable-arm64 case_root_enable_arm64
   run root-chroot case_root_chroot
   run verify-under-unit case_verify_under_unit
