@@ -29,7 +29,7 @@ struct NoBusDaemon {
   /// What the Manager object would say: version, binfmt_misc, configuration, last reconcile.
   Manager manager;
   /// Its handlers, owned and foreign, with the properties the file holds (no object paths,
-  /// no magic or mask), sorted as binfmtd wrote them.
+  /// no magic or mask), in the order of the file.
   std::vector<Handler> handlers;
   /// The file as binfmtd wrote it (JSON), also with fields newer than this library.
   std::string document;
