@@ -12,8 +12,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
-#include "names.hpp"
+#include "binfmtd-client/client.hpp"
 
 namespace binfmtctl {
 
@@ -22,18 +24,7 @@ namespace {
 constexpr std::size_t kHeaderBytes = 256;  // what the kernel reads to pick a handler
 constexpr const char* kBinfmtMisc = "/proc/sys/fs/binfmt_misc";
 
-using Result = std::map<std::string, sdbus::Variant>;
-using Options = std::map<std::string, sdbus::Variant>;
-
-std::string text(const Result& r, const char* key) {
-  auto it = r.find(key);
-  return it == r.end() ? std::string() : it->second.get<std::string>();
-}
-
-std::vector<std::string> lines(const Result& r, const char* key) {
-  auto it = r.find(key);
-  return it == r.end() ? std::vector<std::string>() : it->second.get<std::vector<std::string>>();
-}
+namespace client = binfmtd::client;
 
 struct FileStart {
   std::vector<uint8_t> header;
@@ -133,17 +124,6 @@ std::pair<std::uint64_t, std::uint32_t> binfmtInstance() {
   return {device, entries};
 }
 
-Result callCheck(sdbus::IConnection& bus, const std::string& file,
-                 const std::vector<uint8_t>& header, const Options& options) {
-  auto proxy = sdbus::createProxy(bus, binfmtd::kBusName, binfmtd::kManagerPath);
-  Result r;
-  proxy->callMethod("Check")
-      .onInterface("org.binfmtd.Binfmt1.Manager")
-      .withArguments(file, header, options)
-      .storeResultsTo(r);
-  return r;
-}
-
 // A command line as a user would type it: words with blanks or quotes in single quotes.
 std::string commandLine(const std::vector<std::string>& argv) {
   std::string out;
@@ -164,67 +144,72 @@ std::string commandLine(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-int runCheck(sdbus::IConnection& bus, const Invocation& inv) {
+int runCheck(const Invocation& inv) {
   if (inv.args.empty()) {
     std::fprintf(stderr, "binfmtctl: 'check' takes a file (and, after --, its arguments)\n");
     return kExitUsage;
   }
   const std::string& file = inv.args[0];
-  const std::vector<std::string> arguments(inv.args.begin() + 1, inv.args.end());
   const auto start = readStart(file);
   if (!start) return 1;
 
   // What only this process can see: its root, its user namespace, its binfmt_misc.
-  const auto [device, entries] = binfmtInstance();
-  Options options{{"size", sdbus::Variant(start->size)},
-                  {"arguments", sdbus::Variant(arguments)},
-                  {"other-root", sdbus::Variant(otherRoot())},
-                  {"user-namespace", sdbus::Variant(userNamespace())},
-                  {"binfmt-misc-device", sdbus::Variant(device)},
-                  {"binfmt-misc-entries", sdbus::Variant(entries)}};
-  Result r = callCheck(bus, file, start->header, options);
+  client::CheckRequest request;
+  request.path = file;
+  request.header = start->header;
+  request.size = start->size;
+  request.arguments.assign(inv.args.begin() + 1, inv.args.end());
+  request.otherRoot = otherRoot();
+  request.userNamespace = userNamespace();
+  std::tie(request.binfmtMiscDevice, request.binfmtMiscEntries) = binfmtInstance();
+  client::Client c;
+  client::CheckResult r = c.check(request);
   // An entry without F: the kernel opens its interpreter in this root when the program
   // starts. Only this process can look there, so it asks again with what it found.
   // ("command" is set whenever exec would start the interpreter, also for a file that
   // would then fail, such as a truncated one.)
-  const std::string interpreter = text(r, "interpreter");
-  if (!lines(r, "command").empty() && !interpreter.empty() &&
-      text(r, "flags").find('F') == std::string::npos && ::access(interpreter.c_str(), X_OK) != 0) {
-    options["hidden-interpreter"] = sdbus::Variant(interpreter);
-    r = callCheck(bus, file, start->header, options);
+  if (!r.command.empty() && !r.interpreter.empty() && r.flags.find('F') == std::string::npos &&
+      ::access(r.interpreter.c_str(), X_OK) != 0) {
+    request.hiddenInterpreter = r.interpreter;
+    r = c.check(request);
   }
 
-  std::vector<std::string> notes = lines(r, "notes");
+  std::vector<std::string> notes = r.notes;
   if (::access(file.c_str(), X_OK) != 0)
     notes.push_back(file + " is not executable: chmod +x " + file);
-  const std::string verdict = text(r, "verdict");
-  const bool runs = verdict == "native" || verdict == "handled";
+  const bool runs = r.runs();
 
   if (inv.json) {
     nlohmann::ordered_json j;
     j["file"] = file;
-    for (const char* key : {"format", "architecture", "verdict", "cause", "handler",
-                            "interpreter", "flags", "reason", "fix", "error"})
-      j[key] = text(r, key);
-    j["command"] = lines(r, "command");
+    for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"format", r.format},
+                                     {"architecture", r.architecture},
+                                     {"verdict", r.verdict},
+                                     {"cause", r.cause},
+                                     {"handler", r.handler},
+                                     {"interpreter", r.interpreter},
+                                     {"flags", r.flags},
+                                     {"reason", r.reason},
+                                     {"fix", r.fix},
+                                     {"error", r.error}})
+      j[key] = value;
+    j["command"] = r.command;
     j["notes"] = notes;
     std::printf("%s\n", j.dump(2).c_str());
     return runs ? 0 : 1;
   }
-  std::printf("%s: %s\n", file.c_str(), text(r, "format").c_str());
-  const std::string error = text(r, "error");
+  std::printf("%s: %s\n", file.c_str(), r.format.c_str());
   if (runs)
-    std::printf("  runs: %s\n", text(r, "reason").c_str());
-  else if (verdict == "unknown")
-    std::printf("  unknown: %s\n", text(r, "reason").c_str());
-  else if (!error.empty())
-    std::printf("  fails (\"%s\"): %s\n", error.c_str(), text(r, "reason").c_str());
+    std::printf("  runs: %s\n", r.reason.c_str());
+  else if (r.verdict == "unknown")
+    std::printf("  unknown: %s\n", r.reason.c_str());
+  else if (!r.error.empty())
+    std::printf("  fails (\"%s\"): %s\n", r.error.c_str(), r.reason.c_str());
   else
-    std::printf("  fails: %s\n", text(r, "reason").c_str());
-  const auto command = lines(r, "command");
-  if (!command.empty()) std::printf("  command: %s\n", commandLine(command).c_str());
+    std::printf("  fails: %s\n", r.reason.c_str());
+  if (!r.command.empty()) std::printf("  command: %s\n", commandLine(r.command).c_str());
   for (const auto& n : notes) std::printf("  note: %s\n", n.c_str());
-  if (!text(r, "fix").empty()) std::printf("  fix: %s\n", text(r, "fix").c_str());
+  if (!r.fix.empty()) std::printf("  fix: %s\n", r.fix.c_str());
   return runs ? 0 : 1;
 }
 

@@ -1,19 +1,14 @@
 #include "commands.hpp"
 
-#include <systemd/sd-bus.h>
 #include <time.h>
 
-#include <chrono>
 #include <cstdio>
-#include <optional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
-#include "binfmt1-proxy.hpp"
-#include "errors.hpp"
-#include "names.hpp"
-#include "no_bus_daemon.hpp"
+#include "binfmtd-client/client.hpp"
 #include "polkit_agent.hpp"
-#include "check_command.hpp"
 #include "table.hpp"
 #include "terminal.hpp"
 #include "variant_json.hpp"
@@ -22,78 +17,18 @@ namespace binfmtctl {
 
 namespace {
 
-using namespace binfmtd::bus_names;
-
-// binfmtd gives polkit five minutes for a password; wait a little longer than that.
-constexpr auto kInteractiveTimeout = std::chrono::minutes(6);
-
-// sdbus-c++ 1.2 cannot set a message's flags. Its Message keeps the sd_bus_message* in a
-// protected member, which a derived class may name through a pointer to member.
-struct RawMessage : sdbus::Message {
-  static sd_bus_message* of(const sdbus::Message& m) {
-    return static_cast<sd_bus_message*>(m.*&RawMessage::msg_);
-  }
-};
-
-class Manager final
-    : public sdbus::ProxyInterfaces<org::binfmtd::Binfmt1::Manager_proxy, sdbus::Properties_proxy> {
- public:
-  explicit Manager(sdbus::IConnection& bus) : ProxyInterfaces(bus, kBusName, kManagerPath) {
-    registerProxy();
-  }
-  ~Manager() { unregisterProxy(); }
-
-  /// Every handler object with its properties (ObjectManager), in one call.
-  std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>
-  managedObjects() {
-    std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>> o;
-    getProxy().callMethod("GetManagedObjects")
-        .onInterface("org.freedesktop.DBus.ObjectManager")
-        .storeResultsTo(o);
-    return o;
-  }
-
-  /// Enable, Disable or Reload. Unless askPassword is false, the call lets polkit ask for
-  /// a password (ALLOW_INTERACTIVE_AUTHORIZATION, as systemctl does) and waits for it.
-  template <typename... Args>
-  std::vector<std::string> change(const char* method, bool askPassword, const Args&... args) {
-    auto call = getProxy().createMethodCall(kManagerInterface, method);
-    std::optional<PolkitAgent> agent;
-    if (askPassword) {
-      sd_bus_message_set_allow_interactive_authorization(RawMessage::of(call), 1);
-      agent.emplace();
-    }
-    ((call << args), ...);
-    auto reply = askPassword ? getProxy().callMethod(call, kInteractiveTimeout)
-                             : getProxy().callMethod(call);
-    std::vector<std::string> changes;
-    reply >> changes;
-    return changes;
-  }
-
- private:
-  void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
-                           const std::vector<std::string>&) override {}
-  void onRepaired(const std::vector<std::string>&, const std::vector<std::string>&) override {}
-};
-
-class Properties final : public sdbus::ProxyInterfaces<sdbus::Properties_proxy> {
- public:
-  Properties(sdbus::IConnection& bus, const std::string& path)
-      : ProxyInterfaces(bus, kBusName, path) {
-    registerProxy();
-  }
-  ~Properties() { unregisterProxy(); }
-
- private:
-  void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
-                           const std::vector<std::string>&) override {}
-};
-
+namespace client = binfmtd::client;
+using binfmtd::HandlerState;
+using binfmtd::toString;
 using Json = nlohmann::ordered_json;
-using PropertyMap = std::map<std::string, sdbus::Variant>;
 
 void printJson(const Json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+Json propertiesJson(const client::PropertyMap& properties) {
+  Json j;
+  for (const auto& [k, v] : properties) j[k] = toJson(v);
+  return j;
+}
 
 std::string formatTime(uint64_t usec) {
   if (usec == 0) return "never";
@@ -105,97 +40,115 @@ std::string formatTime(uint64_t usec) {
   return buf;
 }
 
-
 const char* yesNo(bool b) { return b ? "yes" : "no"; }
+
+std::string str(std::string_view v) { return std::string(v); }
 
 // Whether binfmtd ran each registered handler's probe and how it went (the Handler's
 // Verification property, from binfmtd versions that verify): a summary line, and one line
 // per failure with binfmtd's sentence. Prints nothing when binfmtd does not verify.
-void printVerification(Manager& m) {
-  auto objects = m.managedObjects();
-  std::map<std::string, unsigned> counts;
+void printVerification(const std::vector<client::Handler>& handlers) {
+  std::map<binfmtd::Verification, unsigned> counts;
   std::vector<std::string> failures;
-  for (auto& [path, interfaces] : objects) {
-    auto it = interfaces.find(kHandlerInterface);
-    if (it == interfaces.end()) continue;
-    PropertyMap& p = it->second;
-    if (!p.count("Verification") || p["State"].get<std::string>() != "registered") continue;
-    const std::string verdict = p["Verification"].get<std::string>();
-    ++counts[verdict];
-    if (verdict == "failed")
-      failures.push_back(p["Name"].get<std::string>() + ": " +
-                         p["VerificationDetail"].get<std::string>());
+  for (const auto& h : handlers) {
+    if (!h.verification || h.state != HandlerState::Registered) continue;
+    ++counts[*h.verification];
+    if (*h.verification == binfmtd::Verification::Failed)
+      failures.push_back(h.name + ": " + h.verificationDetail);
   }
   if (counts.empty()) return;
   std::string summary;
-  for (const char* v : {"passed", "failed", "unverified", "no-probe"})
-    if (counts[v] > 0) summary += (summary.empty() ? "" : ", ") + std::to_string(counts[v]) + " " + v;
+  for (const auto& [v, name] : binfmtd::kVerifications.entries)
+    if (counts[v] > 0)
+      summary += (summary.empty() ? "" : ", ") + std::to_string(counts[v]) + " " + str(name);
   std::printf(" verification: %s\n", summary.c_str());
   for (const auto& f : failures)
     std::printf("       %s: %s\n", term::paint("failed", term::Style::Bad).c_str(), f.c_str());
 }
 
-int cmdStatus(sdbus::IConnection& bus, const Invocation& inv) {
-  Manager m(bus);
-  PropertyMap p = m.GetAll(kManagerInterface);
-  auto handlers = m.ListHandlers();
+int change(const Invocation& inv, bool enable) {
+  if (inv.args.empty()) {
+    std::fprintf(stderr, "binfmtctl: '%s' needs at least one architecture or handler name\n",
+                 inv.command.c_str());
+    return kExitUsage;
+  }
+  client::Client c;
+  const client::ChangeOptions options{inv.runtime, inv.askPassword};
+  std::optional<PolkitAgent> agent;  // so that polkit can ask on this terminal
+  if (inv.askPassword) agent.emplace();
+  const auto changes = enable ? c.enable(inv.args, options) : c.disable(inv.args, options);
+  agent.reset();
+  for (const auto& ch : changes) std::printf("%s\n", ch.text.c_str());
+  if (changes.empty()) std::printf("Nothing to change.\n");
+  return 0;
+}
+
+}  // namespace
+
+int runStatus(const Invocation& inv) {
+  client::Client c;
+  const client::Manager m = c.manager();
+  const auto handlers = c.listHandlers();
   unsigned owned = 0, foreign = 0, problems = 0;
   for (const auto& h : handlers) {
-    const std::string& ownership = h.get<3>();
-    const std::string& state = h.get<4>();
-    (ownership == "owned" ? owned : foreign)++;
-    if (state != "registered") problems += ownership == "owned" ? 1 : 0;
+    (h.foreign() ? foreign : owned)++;
+    problems += h.asConfigured() ? 0 : 1;
   }
-  const auto errors = p["ConfigErrors"].get<std::vector<std::string>>();
-  const auto reconcileErrors = p["LastReconcileErrors"].get<std::vector<std::string>>();
-  const std::string result = p["LastReconcileResult"].get<std::string>();
-  const int exitCode = (result == "ok" && errors.empty()) ? 0 : 1;
+  const int exitCode =
+      (m.lastReconcileResult == binfmtd::ReconcileResult::Ok && m.configErrors.empty()) ? 0 : 1;
   if (inv.json) {
-    Json j;
-    for (const auto& [k, v] : p) j[k] = toJson(v);
+    Json j = propertiesJson(m.properties);
     j["OwnedHandlers"] = owned;
     j["ForeignHandlers"] = foreign;
     printJson(j);
     return exitCode;
   }
-  std::printf("binfmtd %s\n", p["Version"].get<std::string>().c_str());
-  std::printf("  binfmt_misc: %s (%s, %s)\n", p["BinfmtMiscPath"].get<std::string>().c_str(),
-              p["Mounted"].get<bool>() ? "mounted" : term::paint("NOT mounted", term::Style::Bad).c_str(),
-              p["GlobalEnabled"].get<bool>() ? "enabled"
-                                             : term::paint("globally DISABLED", term::Style::Bad).c_str());
+  std::printf("binfmtd %s\n", m.version.c_str());
+  std::printf(
+      "  binfmt_misc: %s (%s, %s)\n", m.binfmtMiscPath.c_str(),
+      m.mounted ? "mounted" : term::paint("NOT mounted", term::Style::Bad).c_str(),
+      m.globalEnabled ? "enabled" : term::paint("globally DISABLED", term::Style::Bad).c_str());
   std::printf("     handlers: %u owned by binfmtd (%u not as configured), %u foreign\n", owned,
               problems, foreign);
-  std::printf("    reconcile: %s at %s, %u write(s)\n", result.empty() ? "none" : result.c_str(),
-              formatTime(p["LastReconcileTime"].get<uint64_t>()).c_str(),
-              p["LastReconcileWrites"].get<uint32_t>());
-  const auto files = p["ConfigFiles"].get<std::vector<std::string>>();
+  const std::string result = m.lastReconcileResult == binfmtd::ReconcileResult::None
+                                 ? "none"
+                                 : str(toString(m.lastReconcileResult));
+  std::printf("    reconcile: %s at %s, %u write(s)\n", result.c_str(),
+              formatTime(m.lastReconcileTime).c_str(), m.lastReconcileWrites);
+  const auto& files = m.configFiles;
   std::printf("       config: %s\n", files.empty() ? "(no files)" : files.front().c_str());
   for (std::size_t i = 1; i < files.size(); ++i) std::printf("               %s\n", files[i].c_str());
-  for (const auto& e : errors) std::printf(" config error: %s\n", e.c_str());
-  for (const auto& e : reconcileErrors) std::printf("      problem: %s\n", e.c_str());
-  printVerification(m);
-  // Handlers of binfmtd's that do not work as configured, with the reason.
+  for (const auto& e : m.configErrors) std::printf(" config error: %s\n", e.c_str());
+  for (const auto& e : m.lastReconcileErrors) std::printf("      problem: %s\n", e.c_str());
+  const auto details = c.handlers();
+  printVerification(details);
+  // Handlers of binfmtd's that are not simply registered (standby too, as configured as it
+  // is), with the reason; inactive ones are absent from the kernel on purpose.
   for (const auto& h : handlers) {
-    const std::string& state = h.get<4>();
-    if (h.get<3>() != "owned" || state == "registered" || state == "inactive") continue;
-    Properties props(bus, h.get<6>());
-    const auto why = props.Get(kHandlerInterface, "LastError").get<std::string>();
-    std::printf("%13s: %s%s%s\n", state.c_str(), h.get<0>().c_str(), why.empty() ? "" : ": ",
-                why.c_str());
+    if (h.foreign() || h.state == HandlerState::Registered || h.state == HandlerState::Inactive)
+      continue;
+    std::string why;
+    for (const auto& d : details)
+      if (d.name == h.name) why = d.lastError;
+    std::printf("%13s: %s%s%s\n", str(toString(h.state)).c_str(), h.name.c_str(),
+                why.empty() ? "" : ": ", why.c_str());
   }
   return exitCode;
 }
 
-int cmdList(sdbus::IConnection& bus, const Invocation& inv) {
-  Manager m(bus);
-  auto handlers = m.ListHandlers();
+int runList(const Invocation& inv) {
+  client::Client c;
+  const auto handlers = c.listHandlers();
   if (inv.json) {
     Json j = Json::array();
     for (const auto& h : handlers) {
-      j.push_back({{"name", h.get<0>()}, {"architecture", h.get<1>()},
-                   {"interpreter", h.get<2>()}, {"ownership", h.get<3>()},
-                   {"state", h.get<4>()}, {"enabled", h.get<5>()},
-                   {"object", std::string(h.get<6>())}});
+      j.push_back({{"name", h.name},
+                   {"architecture", h.architecture},
+                   {"interpreter", h.interpreter},
+                   {"ownership", str(toString(h.ownership))},
+                   {"state", str(toString(h.state))},
+                   {"enabled", h.enabled},
+                   {"object", h.objectPath}});
     }
     printJson(j);
     return 0;
@@ -203,10 +156,10 @@ int cmdList(sdbus::IConnection& bus, const Invocation& inv) {
   Table t({"NAME", "ARCH", "STATE", "ENABLED", "OWNER", "INTERPRETER"});
   unsigned foreign = 0;
   for (const auto& h : handlers) {
-    bool isForeign = h.get<3>() == "foreign";
-    foreign += isForeign;
-    t.add({h.get<0>(), h.get<1>().empty() ? "-" : h.get<1>(), h.get<4>(), yesNo(h.get<5>()),
-           isForeign ? "foreign" : "binfmtd", h.get<2>().empty() ? "-" : h.get<2>()});
+    foreign += h.foreign();
+    t.add({h.name, h.architecture.empty() ? "-" : h.architecture, str(toString(h.state)),
+           yesNo(h.enabled), h.foreign() ? "foreign" : "binfmtd",
+           h.interpreter.empty() ? "-" : h.interpreter});
   }
   if (!t.empty()) {
     t.print(stdout);
@@ -217,108 +170,78 @@ int cmdList(sdbus::IConnection& bus, const Invocation& inv) {
   return 0;
 }
 
-// The handler a name refers to: a handler name, or an architecture alias.
-std::optional<std::string> handlerPathFor(Manager& m, const std::string& name) {
-  auto handlers = m.ListHandlers();
-  for (const auto& h : handlers)
-    if (h.get<0>() == name) return std::string(h.get<6>());
-  for (const auto& a : m.ListArchitectures()) {
-    bool match = a.get<0>() == name;
-    for (const auto& alias : a.get<1>()) match = match || alias == name;
-    if (!match) continue;
-    std::string handler = a.get<5>().at("handler").get<std::string>();
-    for (const auto& h : handlers)
-      if (h.get<0>() == handler) return std::string(h.get<6>());
-  }
-  return std::nullopt;
-}
-
-int cmdShow(sdbus::IConnection& bus, const Invocation& inv) {
+int runShow(const Invocation& inv) {
   if (inv.args.size() != 1) {
     std::fprintf(stderr, "binfmtctl: 'show' takes one handler or architecture name\n");
     return kExitUsage;
   }
-  Manager m(bus);
-  auto path = handlerPathFor(m, inv.args[0]);
+  client::Client c;
+  const auto path = c.findHandler(inv.args[0]);
   if (!path) {
     std::fprintf(stderr,
                  "binfmtctl: no handler '%s' is registered or configured; see 'binfmtctl list'\n",
                  inv.args[0].c_str());
     return errorInfo(binfmtd::Errc::NoSuchHandler).exitCode;
   }
-  Properties props(bus, *path);
-  PropertyMap p = props.GetAll(kHandlerInterface);
+  const client::Handler h = c.handler(*path);
   if (inv.json) {
-    Json j;
-    for (const auto& [k, v] : p) j[k] = toJson(v);
-    printJson(j);
+    printJson(propertiesJson(h.properties));
     return 0;
   }
-  auto s = [&](const char* k) { return p[k].get<std::string>(); };
-  std::printf("%s\n", s("Name").c_str());
-  std::printf("        State: %s%s\n", s("State").c_str(),
-              p["Enabled"].get<bool>() ? " (enabled)" : "");
-  std::printf("        Owner: %s\n", s("Ownership") == "owned" ? "binfmtd" : "foreign");
-  if (!s("Architecture").empty()) std::printf(" Architecture: %s\n", s("Architecture").c_str());
-  std::printf("  Interpreter: %s\n", s("Interpreter").c_str());
-  std::printf("        Flags: %s\n", s("Flags").empty() ? "(none)" : s("Flags").c_str());
-  if (s("Type") == "extension") {
-    std::printf("    Extension: .%s\n", s("Extension").c_str());
+  std::printf("%s\n", h.name.c_str());
+  std::printf("        State: %s%s\n", str(toString(h.state)).c_str(),
+              h.enabled ? " (enabled)" : "");
+  std::printf("        Owner: %s\n", h.foreign() ? "foreign" : "binfmtd");
+  if (!h.architecture.empty()) std::printf(" Architecture: %s\n", h.architecture.c_str());
+  std::printf("  Interpreter: %s\n", h.interpreter.c_str());
+  std::printf("        Flags: %s\n", h.flags.empty() ? "(none)" : h.flags.c_str());
+  if (h.extensionMatch) {
+    std::printf("    Extension: .%s\n", h.extension.c_str());
   } else {
-    std::printf("       Offset: %u\n", p["Offset"].get<uint32_t>());
-    std::printf("        Magic: %s\n", hex(p["Magic"].get<std::vector<uint8_t>>()).c_str());
-    auto mask = p["Mask"].get<std::vector<uint8_t>>();
-    if (!mask.empty()) std::printf("         Mask: %s\n", hex(mask).c_str());
+    std::printf("       Offset: %u\n", h.offset);
+    std::printf("        Magic: %s\n", hex(h.magic).c_str());
+    if (!h.mask.empty()) std::printf("         Mask: %s\n", hex(h.mask).c_str());
   }
-  if (!s("SourceFile").empty()) std::printf("       Source: %s\n", s("SourceFile").c_str());
+  if (!h.sourceFile.empty()) std::printf("       Source: %s\n", h.sourceFile.c_str());
   // From binfmtd versions that verify emulation; absent before.
-  if (p.count("Platforms") && !p["Platforms"].get<std::vector<std::string>>().empty()) {
+  if (!h.platforms.empty()) {
     std::string platforms;
-    for (const auto& x : p["Platforms"].get<std::vector<std::string>>())
-      platforms += (platforms.empty() ? "" : ", ") + x;
+    for (const auto& x : h.platforms) platforms += (platforms.empty() ? "" : ", ") + x;
     std::printf("    Platforms: %s\n", platforms.c_str());
   }
-  if (p.count("EmulatorVersion") && !s("EmulatorVersion").empty())
-    std::printf("     Emulator: %s\n", s("EmulatorVersion").c_str());
-  if (p.count("Verification")) {
-    const std::string detail = p.count("VerificationDetail") ? s("VerificationDetail") : "";
-    std::printf("     Verified: %s%s%s\n", s("Verification").c_str(), detail.empty() ? "" : ": ",
-                detail.c_str());
+  if (!h.emulatorVersion.empty()) std::printf("     Emulator: %s\n", h.emulatorVersion.c_str());
+  if (h.verification) {
+    const std::string& detail = h.verificationDetail;
+    std::printf("     Verified: %s%s%s\n", str(toString(*h.verification)).c_str(),
+                detail.empty() ? "" : ": ", detail.c_str());
   }
-  if (!s("LastError").empty()) std::printf("   Last error: %s\n", s("LastError").c_str());
+  if (!h.lastError.empty()) std::printf("   Last error: %s\n", h.lastError.c_str());
   return 0;
 }
 
-int cmdChange(sdbus::IConnection& bus, const Invocation& inv, bool enable) {
-  if (inv.args.empty()) {
-    std::fprintf(stderr, "binfmtctl: '%s' needs at least one architecture or handler name\n",
-                 inv.command.c_str());
-    return kExitUsage;
-  }
-  Manager m(bus);
-  std::map<std::string, sdbus::Variant> options{{"runtime", sdbus::Variant(inv.runtime)}};
-  auto changes = m.change(enable ? "Enable" : "Disable", inv.askPassword, inv.args, options);
-  for (const auto& c : changes) std::printf("%s\n", c.c_str());
-  if (changes.empty()) std::printf("Nothing to change.\n");
-  return 0;
-}
+int runEnable(const Invocation& inv) { return change(inv, true); }
 
-int cmdReload(sdbus::IConnection& bus, const Invocation& inv) {
-  Manager m(bus);
-  auto changes = m.change("Reload", inv.askPassword);
-  for (const auto& c : changes) std::printf("%s\n", c.c_str());
-  auto errors = m.ConfigErrors();
+int runDisable(const Invocation& inv) { return change(inv, false); }
+
+int runReload(const Invocation& inv) {
+  client::Client c;
+  std::optional<PolkitAgent> agent;
+  if (inv.askPassword) agent.emplace();
+  const auto changes = c.reload({false, inv.askPassword});
+  agent.reset();
+  for (const auto& ch : changes) std::printf("%s\n", ch.text.c_str());
+  const auto errors = c.manager().configErrors;
   for (const auto& e : errors) std::fprintf(stderr, "config error: %s\n", e.c_str());
   return errors.empty() ? 0 : errorInfo(binfmtd::Errc::ConfigInvalid).exitCode;
 }
 
-int cmdPlan(sdbus::IConnection& bus, const Invocation& inv) {
-  Manager m(bus);
-  auto steps = m.Plan();
+int runPlan(const Invocation& inv) {
+  client::Client c;
+  const auto steps = c.plan();
   if (inv.json) {
     Json j = Json::array();
     for (const auto& s : steps)
-      j.push_back({{"action", s.get<0>()}, {"name", s.get<1>()}, {"reason", s.get<2>()}});
+      j.push_back({{"action", s.action}, {"name", s.handler}, {"reason", s.reason}});
     printJson(j);
     return 0;
   }
@@ -327,27 +250,26 @@ int cmdPlan(sdbus::IConnection& bus, const Invocation& inv) {
     return 0;
   }
   Table t({"ACTION", "NAME", "REASON"});
-  for (const auto& s : steps) t.add({s.get<0>(), s.get<1>().empty() ? "-" : s.get<1>(), s.get<2>()});
+  for (const auto& s : steps) t.add({s.action, s.handler.empty() ? "-" : s.handler, s.reason});
   t.print(stdout);
   return 0;
 }
 
-int cmdArchs(sdbus::IConnection& bus, const Invocation& inv) {
-  Manager m(bus);
-  auto archs = m.ListArchitectures();
+int runArchs(const Invocation& inv) {
+  client::Client c;
+  const auto archs = c.architectures();
   if (inv.json) {
     Json j = Json::array();
     for (const auto& a : archs) {
-      const auto& extra = a.get<5>();
-      j.push_back({{"name", a.get<0>()},
-                   {"aliases", a.get<1>()},
-                   {"handler", extra.at("handler").get<std::string>()},
-                   {"interpreter", a.get<2>()},
-                   {"static", a.get<3>()},
-                   {"native", a.get<4>()},
-                   {"default_flags", extra.at("default-flags").get<std::string>()},
-                   {"oci_platforms", extra.at("oci-platforms").get<std::vector<std::string>>()},
-                   {"configured", extra.at("configured").get<bool>()}});
+      j.push_back({{"name", a.name},
+                   {"aliases", a.aliases},
+                   {"handler", a.handler},
+                   {"interpreter", a.interpreter},
+                   {"static", a.isStatic},
+                   {"native", a.native},
+                   {"default_flags", a.defaultFlags},
+                   {"oci_platforms", a.ociPlatforms},
+                   {"configured", a.configured}});
     }
     printJson(j);
     return 0;
@@ -355,69 +277,25 @@ int cmdArchs(sdbus::IConnection& bus, const Invocation& inv) {
   Table t({"ARCH", "ALIASES", "ENABLED", "EMULATOR"});
   unsigned installed = 0;
   for (const auto& a : archs) {
-    const auto& extra = a.get<5>();
     std::string aliases;
-    for (const auto& alias : a.get<1>()) {
+    for (const auto& alias : a.aliases) {
       if (alias.find('/') != std::string::npos) continue;  // OCI names make it too wide
       aliases += (aliases.empty() ? "" : ",") + alias;
     }
     std::string emulator;
-    if (a.get<4>()) {
+    if (a.native) {
       emulator = "(native)";
-    } else if (a.get<2>().empty()) {
+    } else if (a.interpreter.empty()) {
       emulator = "-";
     } else {
       ++installed;
-      emulator = a.get<2>() + (a.get<3>() ? " (static)" : " (dynamic)");
+      emulator = a.interpreter + (a.isStatic ? " (static)" : " (dynamic)");
     }
-    t.add({a.get<0>(), aliases.empty() ? "-" : aliases,
-           yesNo(extra.at("configured").get<bool>()), emulator});
+    t.add({a.name, aliases.empty() ? "-" : aliases, yesNo(a.configured), emulator});
   }
   t.print(stdout);
   std::printf("\n%zu architectures, %u with an emulator installed.\n", archs.size(), installed);
   return 0;
-}
-
-}  // namespace
-
-int reportError(const sdbus::Error& e) {
-  const std::string& name = e.getName();
-  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-      name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
-    if (auto noBus = findNoBusDaemon()) return reportNoBusDaemon(*noBus);
-    std::fprintf(stderr,
-                 "binfmtctl: binfmtd is not running (nobody owns %s on the system bus).\n"
-                 "Start it with: systemctl start binfmtd\n",
-                 kBusName);
-    return kExitNoDaemon;
-  }
-  if (name == "org.freedesktop.DBus.Error.AccessDenied") {
-    std::fprintf(stderr, "binfmtctl: permission denied by the bus policy: %s\n",
-                 e.getMessage().c_str());
-    return errorInfo(binfmtd::Errc::AccessDenied).exitCode;
-  }
-  std::fprintf(stderr, "binfmtctl: %s\n", e.getMessage().c_str());
-  const std::string prefix(binfmtd::kErrorPrefix);
-  if (name.rfind(prefix, 0) == 0) {
-    for (const auto& info : binfmtd::kErrors)
-      if (name.substr(prefix.size()) == info.name) return info.exitCode;
-  }
-  return 1;
-}
-
-int runCommand(sdbus::IConnection& bus, const Invocation& inv) {
-  const std::string& c = inv.command;
-  if (c == "status") return cmdStatus(bus, inv);
-  if (c == "list") return cmdList(bus, inv);
-  if (c == "show") return cmdShow(bus, inv);
-  if (c == "enable") return cmdChange(bus, inv, true);
-  if (c == "disable") return cmdChange(bus, inv, false);
-  if (c == "reload") return cmdReload(bus, inv);
-  if (c == "archs") return cmdArchs(bus, inv);
-  if (c == "plan") return cmdPlan(bus, inv);
-  if (c == "check") return runCheck(bus, inv);
-  std::fprintf(stderr, "binfmtctl: unknown command '%s'; see 'binfmtctl --help'\n", c.c_str());
-  return kExitUsage;
 }
 
 }  // namespace binfmtctl

@@ -3,18 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sdbus-c++/sdbus-c++.h>
 #include <set>
 
+#include "binfmtd-client/client.hpp"
 #include "catalog/emulators.hpp"
 #include "local_facts.hpp"
-#include "names.hpp"
-#include "no_bus_daemon.hpp"
 #include "table.hpp"
 #include "terminal.hpp"
 
@@ -22,162 +19,68 @@ namespace binfmtctl {
 
 namespace {
 
-using namespace binfmtd::bus_names;
+namespace client = binfmtd::client;
+using binfmtd::HandlerState;
 
 using Json = nlohmann::ordered_json;
-using PropertyMap = std::map<std::string, sdbus::Variant>;
 
-// Verify runs a probe per architecture (each bounded by binfmtd); give it time.
-constexpr auto kVerifyTimeout = std::chrono::minutes(3);
+std::string str(std::string_view v) { return std::string(v); }
 
 // --- What binfmtd reports ------------------------------------------------------------
-
-struct DaemonHandler {
-  std::string name, architecture, interpreter, flags, ownership, state, lastError;
-  bool enabled = false;
-  bool hasVerification = false;  // the daemon has the Verification property (newer binfmtd)
-  std::string verification, verificationDetail, emulatorVersion;
-  std::vector<std::string> platforms;
-
-  bool inKernel() const {
-    return ownership == "foreign" || state == "registered" || state == "disabled" ||
-           state == "standby" || state == "shadowed";
-  }
-};
-
-struct DaemonArch {
-  std::string name, interpreter, handler;
-  bool isStatic = false, native = false, configured = false;
-  std::vector<std::string> platforms;
-};
 
 enum class VerifyStatus { NotRun, Ran, TooOld, Failed };
 
 struct DaemonFacts {
   bool running = false;
   std::string unreachable;  // why not, when not running
-  std::optional<nlohmann::json> noBus;  // the status of a bus-less binfmtd, if one runs
-  std::string version, path, lastResult;
-  bool mounted = false, globalEnabled = false;
-  std::vector<std::string> configErrors, reconcileErrors;
-  std::vector<DaemonArch> archs;
-  std::vector<DaemonHandler> handlers;
+  std::string notRunning;   // the problem to list then
+  std::optional<client::NoBusDaemon> noBus;  // the status of a bus-less binfmtd, if one runs
+  client::Manager manager;
+  std::vector<client::Architecture> archs;
+  std::vector<client::Handler> handlers;
   VerifyStatus verify = VerifyStatus::NotRun;
   std::string verifyError;
   std::map<std::string, std::pair<std::string, std::string>> results;  // name -> (verdict, detail)
 
-  const DaemonHandler* handler(const std::string& name) const {
+  const client::Handler* handler(const std::string& name) const {
     for (const auto& h : handlers)
       if (h.name == name) return &h;
     return nullptr;
   }
 };
 
-template <typename T>
-T get(const PropertyMap& p, const char* key, T fallback = {}) {
-  auto it = p.find(key);
-  if (it == p.end() || !it->second.containsValueOfType<T>()) return fallback;
-  return it->second.get<T>();
-}
-
-DaemonHandler handlerFrom(const PropertyMap& p) {
-  DaemonHandler h;
-  h.name = get<std::string>(p, "Name");
-  h.architecture = get<std::string>(p, "Architecture");
-  h.interpreter = get<std::string>(p, "Interpreter");
-  h.flags = get<std::string>(p, "Flags");
-  h.ownership = get<std::string>(p, "Ownership");
-  h.state = get<std::string>(p, "State");
-  h.lastError = get<std::string>(p, "LastError");
-  h.enabled = get<bool>(p, "Enabled");
-  h.hasVerification = p.count("Verification") != 0;
-  h.verification = get<std::string>(p, "Verification");
-  h.verificationDetail = get<std::string>(p, "VerificationDetail");
-  h.emulatorVersion = get<std::string>(p, "EmulatorVersion");
-  h.platforms = get<std::vector<std::string>>(p, "Platforms");
-  return h;
-}
-
-void callVerify(sdbus::IProxy& proxy, DaemonFacts& d) {
+void callVerify(client::Client& c, DaemonFacts& d) {
   try {
-    std::vector<sdbus::Struct<std::string, std::string, std::string>> results;
-    proxy.callMethod("Verify")
-        .onInterface(kManagerInterface)
-        .withTimeout(kVerifyTimeout)
-        .withArguments(std::vector<std::string>{})
-        .storeResultsTo(results);
+    for (const auto& r : c.verify({}))
+      d.results[r.handler] = {str(binfmtd::toString(r.verification)), r.detail};
     d.verify = VerifyStatus::Ran;
-    for (const auto& r : results) d.results[r.get<0>()] = {r.get<1>(), r.get<2>()};
-  } catch (const sdbus::Error& e) {
+  } catch (const client::Error& e) {
     // A binfmtd from before verified emulation has no Verify: say so, do not fail.
-    if (e.getName() == "org.freedesktop.DBus.Error.UnknownMethod") {
+    if (e.kind() == client::ErrorKind::UnknownMethod) {
       d.verify = VerifyStatus::TooOld;
     } else {
       d.verify = VerifyStatus::Failed;
-      d.verifyError = e.getMessage();
+      d.verifyError = e.message();
     }
   }
-}
-
-// Not on the bus: perhaps running without it (binfmtd --no-bus).
-DaemonFacts withNoBusDaemon(DaemonFacts d) {
-  d.noBus = findNoBusDaemon();
-  if (d.noBus) d.unreachable = describeNoBusDaemon(*d.noBus);
-  return d;
 }
 
 DaemonFacts collectDaemonFacts() {
   DaemonFacts d;
-  std::unique_ptr<sdbus::IConnection> bus;
   try {
-    bus = sdbus::createSystemBusConnection();
-  } catch (const sdbus::Error& e) {
-    d.unreachable = "cannot reach the system bus: " + e.getMessage();
-    return withNoBusDaemon(std::move(d));
-  }
-  auto proxy = sdbus::createProxy(*bus, kBusName, kManagerPath);
-  try {
-    PropertyMap p;
-    proxy->callMethod("GetAll")
-        .onInterface("org.freedesktop.DBus.Properties")
-        .withArguments(std::string(kManagerInterface))
-        .storeResultsTo(p);
+    client::Client c;
+    d.manager = c.manager();
+    d.archs = c.architectures();
+    d.handlers = c.handlers();
     d.running = true;
-    d.version = get<std::string>(p, "Version");
-    d.path = get<std::string>(p, "BinfmtMiscPath");
-    d.mounted = get<bool>(p, "Mounted");
-    d.globalEnabled = get<bool>(p, "GlobalEnabled");
-    d.lastResult = get<std::string>(p, "LastReconcileResult");
-    d.configErrors = get<std::vector<std::string>>(p, "ConfigErrors");
-    d.reconcileErrors = get<std::vector<std::string>>(p, "LastReconcileErrors");
-
-    std::vector<sdbus::Struct<std::string, std::vector<std::string>, std::string, bool, bool,
-                              PropertyMap>> archs;
-    proxy->callMethod("ListArchitectures").onInterface(kManagerInterface).storeResultsTo(archs);
-    for (const auto& a : archs) {
-      DaemonArch arch{a.get<0>(), a.get<2>(), get<std::string>(a.get<5>(), "handler"),
-                      a.get<3>(), a.get<4>(), get<bool>(a.get<5>(), "configured"),
-                      get<std::vector<std::string>>(a.get<5>(), "oci-platforms")};
-      d.archs.push_back(std::move(arch));
-    }
-    std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>> objects;
-    proxy->callMethod("GetManagedObjects")
-        .onInterface("org.freedesktop.DBus.ObjectManager")
-        .storeResultsTo(objects);
-    for (const auto& [path, interfaces] : objects) {
-      auto it = interfaces.find(kHandlerInterface);
-      if (it != interfaces.end()) d.handlers.push_back(handlerFrom(it->second));
-    }
-  } catch (const sdbus::Error& e) {
+    callVerify(c, d);
+  } catch (const client::Error& e) {
     d.running = false;
-    const std::string& name = e.getName();
-    d.unreachable = name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-                            name == "org.freedesktop.DBus.Error.NameHasNoOwner"
-                        ? "nobody owns org.binfmtd.Binfmt1 on the system bus"
-                        : e.getMessage();
-    return withNoBusDaemon(std::move(d));
+    d.unreachable = e.reason();
+    d.notRunning = client::notRunningSentence(e);
+    // Not on the bus, perhaps because it runs without it (binfmtd --no-bus).
+    if (e.noBusDaemon() != nullptr) d.noBus = *e.noBusDaemon();
   }
-  callVerify(*proxy, d);
   return d;
 }
 
@@ -224,31 +127,28 @@ std::string installFix(const std::string& interpreter) {
 }
 
 std::string binfmtPath(const Report& r) {
-  if (!r.daemon.path.empty()) return r.daemon.path;
+  if (!r.daemon.manager.binfmtMiscPath.empty()) return r.daemon.manager.binfmtMiscPath;
   return r.local.viewPath.empty() ? kDefaultBinfmtMisc : r.local.viewPath;
 }
 
 // A handler as a bus-less binfmtd reports it in its status file.
-const nlohmann::json* noBusHandler(const DaemonFacts& d, const std::string& name) {
-  if (d.running || !d.noBus || !d.noBus->contains("handlers")) return nullptr;
-  for (const auto& h : (*d.noBus)["handlers"])
-    if (h.value("name", "") == name) return &h;
-  return nullptr;
+const client::Handler* noBusHandler(const DaemonFacts& d, const std::string& name) {
+  return d.running || !d.noBus ? nullptr : d.noBus->handler(name);
 }
 
-void verificationOf(const DaemonFacts& d, const DaemonHandler* h, ArchRow& row) {
+void verificationOf(const DaemonFacts& d, const client::Handler* h, ArchRow& row) {
   std::string verdict, detail;
   if (h != nullptr && d.results.count(h->name)) {
     std::tie(verdict, detail) = d.results.at(h->name);
-  } else if (h != nullptr && h->hasVerification) {
-    verdict = h->verification;
+  } else if (h != nullptr && h->verification) {
+    verdict = str(binfmtd::toString(*h->verification));
     detail = h->verificationDetail;
   } else if (d.verify == VerifyStatus::TooOld) {
     verdict = "binfmtd-too-old";
     detail = "not verified (binfmtd too old)";
-  } else if (const nlohmann::json* v = noBusHandler(d, row.handler)) {
-    verdict = v->value("verification", std::string("not-verified"));
-    detail = v->value("verification_detail", std::string());
+  } else if (const client::Handler* v = noBusHandler(d, row.handler)) {
+    verdict = v->verification ? str(binfmtd::toString(*v->verification)) : "not-verified";
+    detail = v->verificationDetail;
   } else if (!d.running) {
     verdict = "not-verified";
     detail = "not verified (binfmtd is not running)";
@@ -258,20 +158,24 @@ void verificationOf(const DaemonFacts& d, const DaemonHandler* h, ArchRow& row) 
   }
   row.verification = verdict;
   row.detail = detail;
-  row.executes = verdict == "passed" ? Mark::Ok : verdict == "failed" ? Mark::Fail : Mark::None;
+  // binfmtd's verdicts, and doctor's own words for none ("not-verified", ...).
+  const auto v = binfmtd::kVerifications.parse(verdict);
+  row.executes = v == binfmtd::Verification::Passed   ? Mark::Ok
+                 : v == binfmtd::Verification::Failed ? Mark::Fail
+                                                      : Mark::None;
 }
 
 // One architecture as binfmtd reports it.
-std::optional<ArchRow> rowFromDaemon(const Report& r, const DaemonArch& a) {
+std::optional<ArchRow> rowFromDaemon(const Report& r, const client::Architecture& a) {
   const DaemonFacts& d = r.daemon;
-  const DaemonHandler* h = d.handler(a.handler);
+  const client::Handler* h = d.handler(a.handler);
   const bool inKernel = h != nullptr && h->inKernel();
   if (a.native || (a.interpreter.empty() && !a.configured && !inKernel)) return std::nullopt;
   ArchRow row;
   row.arch = a.name;
   row.handler = a.handler;
   row.configured = a.configured;
-  row.platforms = h != nullptr && !h->platforms.empty() ? h->platforms : a.platforms;
+  row.platforms = h != nullptr && !h->platforms.empty() ? h->platforms : a.ociPlatforms;
   row.emulator = inKernel ? h->interpreter : a.interpreter;
   row.isStatic = inKernel ? binfmtd::catalog::isStaticElf(h->interpreter) : a.isStatic;
 
@@ -279,13 +183,15 @@ std::optional<ArchRow> rowFromDaemon(const Report& r, const DaemonArch& a) {
   if (inKernel) {
     // Disabled on purpose (standby, or by the owner of an entry nobody configured here)
     // is not a failure; disabled although configured is.
-    row.enabled = h->enabled && d.globalEnabled ? Mark::Ok
-                  : a.configured && h->state != "standby" ? Mark::Fail
-                                                          : Mark::None;
+    row.enabled = h->enabled && d.manager.globalEnabled               ? Mark::Ok
+                  : a.configured && h->state != HandlerState::Standby ? Mark::Fail
+                                                                      : Mark::None;
     if (!h->enabled && !a.configured) row.notes.push_back("disabled by the program that registered it");
-    if (h->state == "standby") row.notes.push_back("standby: a handler with a higher priority takes its binaries");
-    if (h->state == "shadowed") row.notes.push_back("shadowed: a newer foreign entry takes its binaries");
-    if (h->ownership == "foreign") row.notes.push_back("registered by another program (foreign)");
+    if (h->state == HandlerState::Standby)
+      row.notes.push_back("standby: a handler with a higher priority takes its binaries");
+    if (h->state == HandlerState::Shadowed)
+      row.notes.push_back("shadowed: a newer foreign entry takes its binaries");
+    if (h->foreign()) row.notes.push_back("registered by another program (foreign)");
     const bool present = ::access(h->interpreter.c_str(), X_OK) == 0;
     if (present) {
       row.interpreter = Mark::Ok;
@@ -335,19 +241,25 @@ std::optional<ArchRow> rowFromLocal(const Report& r, const binfmtd::catalog::Arc
 
 void addArchProblems(Report& r, const ArchRow& row) {
   const std::string path = binfmtPath(r);
-  const DaemonHandler* h = r.daemon.handler(row.handler);
+  const client::Handler* h = r.daemon.handler(row.handler);
   const std::string why = h != nullptr && !h->lastError.empty() ? ": " + h->lastError : "";
-  if (row.registered == Mark::Fail) {
+  // In the kernel, but not what the configuration asks (an older definition that could not
+  // be replaced, a fight with another program): as much a problem as not registered.
+  const bool stale = row.registered == Mark::Ok && row.configured && h != nullptr &&
+                     (h->state == HandlerState::Missing || h->state == HandlerState::Error ||
+                      h->state == HandlerState::Conflict);
+  if (row.registered == Mark::Fail || stale) {
     Finding f{row.arch + " is enabled in the configuration, but " + row.handler +
-                  " is not registered" + (h != nullptr ? " (state " + h->state + ")" : "") + why,
+                  (stale ? " is not registered as configured" : " is not registered") +
+                  (h != nullptr ? " (state " + str(binfmtd::toString(h->state)) + ")" : "") + why,
               "binfmtctl reload"};
     if (row.emulator.empty()) f.fix = installFix("");
-    if (h != nullptr && h->state == "conflict")
+    if (h != nullptr && h->state == HandlerState::Conflict)
       f.fix = "echo -1 | sudo tee " + path + "/" + row.handler + " && binfmtctl reload";
     r.problems.push_back(f);
-  } else if (row.enabled == Mark::Fail && r.daemon.globalEnabled != false &&
+  } else if (row.enabled == Mark::Fail && r.daemon.manager.globalEnabled != false &&
              r.local.globalEnabled.value_or(true)) {
-    const bool foreign = h == nullptr || h->ownership == "foreign";
+    const bool foreign = h == nullptr || h->foreign();
     r.problems.push_back({row.handler + " is registered but disabled: " + row.arch +
                               " binaries fail with \"Exec format error\"",
                           foreign ? "echo 1 | sudo tee " + path + "/" + row.handler
@@ -375,11 +287,13 @@ void addArchProblems(Report& r, const ArchRow& row) {
 void compareViews(Report& r) {
   const LocalFacts& l = r.local;
   const DaemonFacts& d = r.daemon;
-  if (!d.running || !d.mounted) return;
+  if (!d.running || !d.manager.mounted) return;
   if (l.viewPath.empty()) {
-    std::string text = "binfmt_misc is not mounted in this shell's mount namespace (binfmtd has it at " +
-                       d.path + " in its own): programs started here still use binfmtd's entries, "
-                       "but this shell and the tools run in it cannot list or change them";
+    std::string text =
+        "binfmt_misc is not mounted in this shell's mount namespace (binfmtd has it at " +
+        d.manager.binfmtMiscPath +
+        " in its own): programs started here still use binfmtd's entries, "
+        "but this shell and the tools run in it cannot list or change them";
     if (!l.initialUserNamespace)
       text += "; this shell is also in a user namespace, whose own binfmt_misc, if one was "
               "mounted in it elsewhere, would decide instead";
@@ -400,8 +314,9 @@ void compareViews(Report& r) {
          "run the program from a shell outside this user namespace (for example a new login "
          "on the host)"});
   } else {
-    r.problems.push_back({"this shell sees " + std::to_string(here.size()) + " entries at " + l.viewPath +
-                              ", binfmtd " + std::to_string(there.size()) + " at " + d.path +
+    r.problems.push_back({"this shell sees " + std::to_string(here.size()) + " entries at " +
+                              l.viewPath + ", binfmtd " + std::to_string(there.size()) + " at " +
+                              d.manager.binfmtMiscPath +
                               ": they are not the same binfmt_misc table",
                           "systemctl restart binfmtd"});
   }
@@ -447,7 +362,7 @@ void describeManagers(Report& r) {
 Report buildReport() {
   Report r;
   r.daemon = collectDaemonFacts();
-  r.local = collectLocalFacts(r.daemon.path);
+  r.local = collectLocalFacts(r.daemon.manager.binfmtMiscPath);
   const LocalFacts& l = r.local;
   const DaemonFacts& d = r.daemon;
 
@@ -457,23 +372,23 @@ Report buildReport() {
                          "is what this shell sees of the kernel",
                          ""});
     else
-      r.problems.push_back({"binfmtd is not running (" + d.unreachable + ")",
-                            "systemctl enable --now binfmtd"});
+      r.problems.push_back({d.notRunning, "systemctl enable --now binfmtd"});
     if (l.viewPath.empty())
       r.problems.push_back({"binfmt_misc is not mounted: no foreign binary can run",
                             "sudo mount -t binfmt_misc binfmt_misc " + std::string(kDefaultBinfmtMisc)});
     else if (l.globalEnabled == false)
       r.problems.push_back({"binfmt_misc is disabled as a whole: no entry is used",
                             "echo 1 | sudo tee " + l.viewPath + "/status"});
-  } else if (!d.mounted) {
-    std::string text = "binfmt_misc is not mounted at " + d.path + ", where binfmtd manages it";
-    for (const auto& e : d.reconcileErrors) text += "; " + e;
+  } else if (!d.manager.mounted) {
+    std::string text =
+        "binfmt_misc is not mounted at " + d.manager.binfmtMiscPath + ", where binfmtd manages it";
+    for (const auto& e : d.manager.lastReconcileErrors) text += "; " + e;
     r.problems.push_back({text, "sudo modprobe binfmt_misc && sudo systemctl restart binfmtd"});
-  } else if (!d.globalEnabled) {
+  } else if (!d.manager.globalEnabled) {
     r.problems.push_back({"binfmt_misc is disabled as a whole: no entry is used",
-                          "echo 1 | sudo tee " + d.path + "/status"});
+                          "echo 1 | sudo tee " + d.manager.binfmtMiscPath + "/status"});
   }
-  for (const auto& e : d.configErrors)
+  for (const auto& e : d.manager.configErrors)
     r.problems.push_back({"configuration error: " + e, "binfmtctl reload (after correcting the file)"});
   compareViews(r);
 
@@ -525,21 +440,25 @@ void printText(const Report& r) {
 
   heading("binfmtd");
   if (!d.running && d.noBus) {
-    line("running:", "without D-Bus (binfmtd --no-bus, pid " +
-                         std::to_string(d.noBus->value("pid", 0)) + ")");
-    line("binfmt_misc:", d.noBus->value("binfmt_misc", std::string()));
-    line("last reconcile:",
-         d.noBus->value("last_reconcile", nlohmann::json::object()).value("result", std::string("-")));
-    line("configuration:", d.noBus->value("config_errors", nlohmann::json::array()).empty()
+    const client::Manager& m = d.noBus->manager;
+    line("running:", "without D-Bus (binfmtd --no-bus, pid " + std::to_string(d.noBus->pid) + ")");
+    line("binfmt_misc:", m.binfmtMiscPath);
+    line("last reconcile:", m.lastReconcileResult == binfmtd::ReconcileResult::None
+                                ? "-"
+                                : str(binfmtd::toString(m.lastReconcileResult)));
+    line("configuration:", m.configErrors.empty()
                                ? "no errors"
-                               : std::to_string(d.noBus->at("config_errors").size()) + " error(s)");
+                               : std::to_string(m.configErrors.size()) + " error(s)");
   } else if (!d.running) {
     line("running:", term::paint("no", term::Style::Bad) + " (" + d.unreachable + ")");
   } else {
-    line("running:", "yes, version " + d.version);
-    line("binfmt_misc:", d.path + " (" + (d.mounted ? "mounted" : "NOT mounted") + ", " +
-                             (d.globalEnabled ? "enabled" : "DISABLED") + ")");
-    line("configuration:", d.configErrors.empty() ? "no errors" : std::to_string(d.configErrors.size()) + " error(s)");
+    line("running:", "yes, version " + d.manager.version);
+    line("binfmt_misc:", d.manager.binfmtMiscPath + " (" +
+                             (d.manager.mounted ? "mounted" : "NOT mounted") + ", " +
+                             (d.manager.globalEnabled ? "enabled" : "DISABLED") + ")");
+    line("configuration:", d.manager.configErrors.empty()
+                               ? "no errors"
+                               : std::to_string(d.manager.configErrors.size()) + " error(s)");
     line("verification:", d.verify == VerifyStatus::Ran      ? "probes ran (Verify)"
                           : d.verify == VerifyStatus::TooOld ? "not verified (binfmtd too old)"
                                                              : "not verified: " + d.verifyError);
@@ -648,18 +567,19 @@ void printJson(const Report& r) {
       {"containers", {{"entries", containerEntries}, {"effect", r.containerEffect}}}};
   Json daemon = {{"running", d.running}};
   if (d.running) {
-    daemon["version"] = d.version;
-    daemon["binfmt_misc_path"] = d.path;
-    daemon["mounted"] = d.mounted;
-    daemon["global_enabled"] = d.globalEnabled;
-    daemon["config_errors"] = d.configErrors;
-    daemon["reconcile_errors"] = d.reconcileErrors;
+    daemon["version"] = d.manager.version;
+    daemon["binfmt_misc_path"] = d.manager.binfmtMiscPath;
+    daemon["mounted"] = d.manager.mounted;
+    daemon["global_enabled"] = d.manager.globalEnabled;
+    daemon["config_errors"] = d.manager.configErrors;
+    daemon["reconcile_errors"] = d.manager.lastReconcileErrors;
     daemon["verify"] = d.verify == VerifyStatus::Ran      ? "ran"
                        : d.verify == VerifyStatus::TooOld ? "binfmtd-too-old"
                                                           : "failed";
   } else {
     daemon["error"] = d.unreachable;
-    if (d.noBus) daemon["no_bus"] = *d.noBus;
+    // The status file as the bus-less binfmtd wrote it, also with fields newer than this.
+    if (d.noBus) daemon["no_bus"] = Json::parse(d.noBus->document);
   }
   j["daemon"] = daemon;
   Json archs = Json::array();
@@ -697,7 +617,8 @@ int runDoctor(const Invocation& inv) {
   } else {
     printText(r);
   }
-  if (!r.daemon.running && !r.daemon.noBus) return kExitNoDaemon;
+  // A bus-less binfmtd runs: as with one on the bus, the problems found decide.
+  if (!r.daemon.running && !r.daemon.noBus) return binfmtd::client::kExitNotReachable;
   return r.problems.empty() ? 0 : 1;
 }
 

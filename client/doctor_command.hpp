@@ -3,7 +3,7 @@
 // enabled, interpreter present, actually executes), and the fix for the first problem.
 #pragma once
 
-#include "commands.hpp"
+#include "command_table.hpp"
 
 namespace binfmtctl {
 

@@ -1,87 +1,42 @@
 #include "interop_commands.hpp"
 
-#include <sdbus-c++/sdbus-c++.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 
-#include "commands.hpp"
-#include "config/config.hpp"
+#include "binfmtd-client/client.hpp"
 #include "error.hpp"
 #include "interop/binfmt_d.hpp"
 #include "interop/binfmt_support.hpp"
 #include "interop/config_json.hpp"
 #include "interop/sources.hpp"
-#include "names.hpp"
+#include "util/atomic_file.hpp"
 
 namespace binfmtctl {
 
 namespace {
 
-using namespace binfmtd::bus_names;
-
 namespace fs = std::filesystem;
+namespace client = binfmtd::client;
+using binfmtd::HandlerState;
 using binfmtd::interop::ImportResult;
 using binfmtd::kernel::Entry;
-using PropertyMap = std::map<std::string, sdbus::Variant>;
 
-
-// One of binfmtd's handler objects.
-struct DaemonHandler {
-  Entry entry;
-  bool foreign = false;
-  bool inKernel = false;
-};
-
-std::string bytes(const sdbus::Variant& v) {
-  const auto b = v.get<std::vector<uint8_t>>();
-  return {b.begin(), b.end()};
-}
-
-DaemonHandler fromProperties(const PropertyMap& p) {
-  const auto s = [&](const char* key) { return p.at(key).get<std::string>(); };
-  DaemonHandler h;
-  Entry& e = h.entry;
-  e.name = s("Name");
-  e.interpreter = s("Interpreter");
-  e.flags = s("Flags");
-  if (s("Type") == "extension") {
+// A handler's definition as a kernel entry, for the other tools' formats.
+Entry entryOf(const client::Handler& h) {
+  Entry e;
+  e.name = h.name;
+  e.interpreter = h.interpreter;
+  e.flags = h.flags;
+  if (h.extensionMatch) {
     e.type = binfmtd::kernel::MatchType::Extension;
-    e.extension = s("Extension");
+    e.extension = h.extension;
   } else {
-    e.offset = p.at("Offset").get<uint32_t>();
-    e.magic = bytes(p.at("Magic"));
-    e.mask = bytes(p.at("Mask"));
+    e.offset = h.offset;
+    e.magic.assign(h.magic.begin(), h.magic.end());
+    e.mask.assign(h.mask.begin(), h.mask.end());
   }
-  const std::string state = s("State");
-  e.enabled = state != "inactive" && state != "disabled";
-  h.foreign = s("Ownership") == "foreign";
-  // Only kernel entries are foreign; binfmtd's own are in the kernel when registered or
-  // disabled there, or enabled (the other states may show the configured definition).
-  h.inKernel = h.foreign || state == "registered" || state == "disabled" ||
-               p.at("Enabled").get<bool>();
-  return h;
-}
-
-// Every handler binfmtd knows, from one ObjectManager call.
-std::vector<DaemonHandler> daemonHandlers() {
-  auto bus = sdbus::createSystemBusConnection();
-  auto proxy = sdbus::createProxy(*bus, kBusName, kManagerPath);
-  std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>> objects;
-  proxy->callMethod("GetManagedObjects")
-      .onInterface("org.freedesktop.DBus.ObjectManager")
-      .storeResultsTo(objects);
-  std::vector<DaemonHandler> handlers;
-  for (const auto& [path, interfaces] : objects) {
-    const auto it = interfaces.find(kHandlerInterface);
-    if (it != interfaces.end()) handlers.push_back(fromProperties(it->second));
-  }
-  // By name, as files and listings are (object paths sort differently: '-' is "_2d").
-  std::sort(handlers.begin(), handlers.end(),
-            [](const auto& a, const auto& b) { return a.entry.name < b.entry.name; });
-  return handlers;
+  e.enabled = h.state != HandlerState::Inactive && h.state != HandlerState::Disabled;
+  return e;
 }
 
 void printProblems(const std::vector<std::string>& problems) {
@@ -95,7 +50,7 @@ int emit(const std::string& text, const std::string& file) {
     return 0;
   }
   try {
-    binfmtd::config::writeFileAtomically(file, text);
+    binfmtd::util::writeFileAtomically(file, text);
   } catch (const binfmtd::Error& e) {
     std::fprintf(stderr, "binfmtctl: %s\n", e.what());
     return binfmtd::errorInfo(e.code()).exitCode;
@@ -134,13 +89,14 @@ ImportResult importBinfmtSupport(const std::vector<std::string>& args) {
 // The kernel's entries as binfmtd sees them: foreign ones, and with --all its own too.
 ImportResult importKernel(bool all) {
   ImportResult result;
-  for (auto& h : daemonHandlers()) {
-    if (!h.inKernel || (!h.foreign && !all)) continue;
-    const std::string source = "kernel entry '" + h.entry.name + "'";
-    if (auto problem = binfmtd::interop::importProblem(h.entry)) {
+  for (const auto& h : client::Client().handlers()) {
+    if (!h.inKernel() || (!h.foreign() && !all)) continue;
+    const std::string source = "kernel entry '" + h.name + "'";
+    Entry entry = entryOf(h);
+    if (auto problem = binfmtd::interop::importProblem(entry)) {
       result.problems.push_back(source + ": " + *problem + ", ignoring");
     } else {
-      result.entries.push_back({std::move(h.entry), source});
+      result.entries.push_back({std::move(entry), source});
     }
   }
   return result;
@@ -211,9 +167,8 @@ int cmdExport(const std::vector<std::string>& args, const InteropOptions& o) {
     return kExitUsage;
   }
   std::vector<Entry> entries;
-  for (auto& h : daemonHandlers()) {
-    if (!h.foreign || o.all) entries.push_back(std::move(h.entry));
-  }
+  for (const auto& h : client::Client().handlers())
+    if (!h.foreign() || o.all) entries.push_back(entryOf(h));
   if (entries.empty())
     std::fprintf(stderr, "binfmtctl: binfmtd has no handlers of its own%s\n",
                  o.all ? "" : "; --all exports foreign entries too");
@@ -228,13 +183,8 @@ int cmdExport(const std::vector<std::string>& args, const InteropOptions& o) {
 
 }  // namespace
 
-bool isInteropCommand(const std::string& command) {
-  return command == "import" || command == "export";
-}
+int runImport(const Invocation& inv) { return cmdImport(inv.args, inv.interop); }
 
-int runInteropCommand(const std::string& command, const std::vector<std::string>& args,
-                      const InteropOptions& options) {
-  return command == "import" ? cmdImport(args, options) : cmdExport(args, options);
-}
+int runExport(const Invocation& inv) { return cmdExport(inv.args, inv.interop); }
 
 }  // namespace binfmtctl

@@ -1,24 +1,19 @@
-// binfmtctl: the command-line client of binfmtd. It only speaks D-Bus: no kernel and
-// no config access of its own, so it works the same for root and for users polkit allows.
-// (import also reads other tools' files: that is its purpose, and binfmtd is not needed;
-// doctor also reads, never writes, what this shell sees of binfmt_misc and the system.)
+// binfmtctl: the command-line client of binfmtd. Everything it learns of binfmtd comes
+// over D-Bus, through the client library (libbinfmtd-client), so it works the same for
+// root and for users polkit allows. Some commands also read, never write, local files:
+// import reads other tools' files (binfmtd is not needed for that), check reads the file
+// it checks with the user's rights, doctor reads what this shell sees of binfmt_misc and
+// the system; import and export write the file given with --output.
 #include <getopt.h>
 
 #include <cstdio>
-#include <cstring>
 
+#include "binfmtd-client/error.hpp"
 #include "build_config.hpp"
-#include "commands.hpp"
-#include "doctor_command.hpp"
-#include "help.hpp"
-#include "monitor_command.hpp"
-#include "no_bus_daemon.hpp"
-#include "interop_commands.hpp"
-
+#include "command_table.hpp"
 
 int main(int argc, char** argv) {
   binfmtctl::Invocation inv;
-  binfmtctl::InteropOptions interop;
   bool interopOption = false;
   enum { kJson = 256, kRuntime, kVersion, kFrom, kFormat, kOutput, kAll, kNoAskPassword };
   static const struct option longOptions[] = {
@@ -39,10 +34,10 @@ int main(int argc, char** argv) {
     switch (c) {
       case kJson: inv.json = true; break;
       case kRuntime: inv.runtime = true; break;
-      case kFrom: interop.from = optarg; interopOption = true; break;
-      case kFormat: interop.format = optarg; interopOption = true; break;
-      case kOutput: interop.output = optarg; interopOption = true; break;
-      case kAll: interop.all = interopOption = true; break;
+      case kFrom: inv.interop.from = optarg; interopOption = true; break;
+      case kFormat: inv.interop.format = optarg; interopOption = true; break;
+      case kOutput: inv.interop.output = optarg; interopOption = true; break;
+      case kAll: inv.interop.all = interopOption = true; break;
       case kNoAskPassword: inv.askPassword = false; break;
       case 'h': help = true; break;
       case kVersion: std::printf("binfmtctl %s\n", BINFMTD_VERSION); return 0;
@@ -55,54 +50,29 @@ int main(int argc, char** argv) {
   }
   inv.command = argv[optind++];
   for (; optind < argc; ++optind) inv.args.emplace_back(argv[optind]);
-  // `binfmtctl help [COMMAND]` and `binfmtctl COMMAND --help`.
-  std::string helpFor = help ? inv.command : "";
-  if (inv.command == "help" && !help) helpFor = inv.args.empty() ? "" : inv.args.front();
-  if (help || inv.command == "help") {
-    if (helpFor.empty()) {
-      binfmtctl::printUsage(stdout);
-      return 0;
-    }
-    const auto* command = binfmtctl::findCommand(helpFor);
-    if (command == nullptr) {
-      std::fprintf(stderr, "binfmtctl: unknown command '%s'; the commands are: %s\n",
-                   helpFor.c_str(), binfmtctl::commandNames().c_str());
-      return binfmtctl::kExitUsage;
-    }
-    binfmtctl::printCommandHelp(stdout, *command);
-    return 0;
-  }
-  if (binfmtctl::findCommand(inv.command) == nullptr) {
+  // `binfmtctl COMMAND --help` is `binfmtctl help COMMAND`; help takes any option.
+  if (help) inv.args.assign(1, inv.command);
+  if (help || inv.command == "help") return binfmtctl::runHelp(inv);
+  const binfmtctl::Command* command = binfmtctl::findCommand(inv.command);
+  if (command == nullptr) {
     std::fprintf(stderr, "binfmtctl: unknown command '%s'; the commands are: %s\n",
                  inv.command.c_str(), binfmtctl::commandNames().c_str());
     return binfmtctl::kExitUsage;
   }
-  if (inv.runtime && inv.command != "enable" && inv.command != "disable") {
-    std::fprintf(stderr, "binfmtctl: --runtime only applies to enable and disable\n");
+  if (inv.runtime && !command->takes("--runtime")) {
+    std::fprintf(stderr, "binfmtctl: --runtime only applies to %s\n",
+                 binfmtctl::commandsTaking("--runtime").c_str());
     return binfmtctl::kExitUsage;
   }
-
-  if (interopOption && !binfmtctl::isInteropCommand(inv.command)) {
-    std::fprintf(stderr,
-                 "binfmtctl: --from, --format, --output and --all apply to import and export\n");
+  if (interopOption && !command->takes("--output")) {
+    std::fprintf(stderr, "binfmtctl: --from, --format, --output and --all apply to %s\n",
+                 binfmtctl::commandsTaking("--output").c_str());
     return binfmtctl::kExitUsage;
   }
-
   try {
-    // import and export connect only when they need binfmtd: importing files works without it.
-    if (binfmtctl::isInteropCommand(inv.command))
-      return binfmtctl::runInteropCommand(inv.command, inv.args, interop);
-    // doctor reports on the machine also without a bus; monitor waits for binfmtd.
-    if (inv.command == "doctor") return binfmtctl::runDoctor(inv);
-    if (inv.command == "monitor") return binfmtctl::runMonitor(inv);
-    auto bus = sdbus::createSystemBusConnection();
-    return binfmtctl::runCommand(*bus, inv);
-  } catch (const sdbus::Error& e) {
-    if (e.getName() == "sdbus.Error" || e.getName().rfind("org.freedesktop.DBus.Error.FileNotFound", 0) == 0) {
-      if (auto noBus = binfmtctl::findNoBusDaemon()) return binfmtctl::reportNoBusDaemon(*noBus);
-      std::fprintf(stderr, "binfmtctl: cannot reach the system bus: %s\n", e.getMessage().c_str());
-      return binfmtctl::kExitNoDaemon;
-    }
-    return binfmtctl::reportError(e);
+    return command->run(inv);
+  } catch (const binfmtd::client::Error& e) {
+    std::fprintf(stderr, "binfmtctl: %s\n", e.what());
+    return e.exitCode();
   }
 }

@@ -1,19 +1,15 @@
 #include "monitor_command.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sdbus-c++/sdbus-c++.h>
 
+#include "binfmtd-client/client.hpp"
 #include "names.hpp"
 #include "variant_json.hpp"
 
@@ -23,12 +19,9 @@ namespace {
 
 using namespace binfmtd::bus_names;
 
+namespace client = binfmtd::client;
+using client::PropertyMap;
 using Json = nlohmann::ordered_json;
-using PropertyMap = std::map<std::string, sdbus::Variant>;
-
-// The parent of the handler objects, as sd_bus_path_decode() wants it: no trailing '/'.
-constexpr const char* kHandlerParent = "/org/binfmtd/Binfmt1/handler";
-
 
 // A value as one word or phrase of a text line.
 std::string toText(const Json& j) {
@@ -71,23 +64,18 @@ std::string now() {
 
 class Monitor {
  public:
-  Monitor(sdbus::IConnection& bus, bool json) : bus_(bus), json_(json) {}
+  Monitor(client::Client& c, bool json) : client_(c), json_(json) {}
 
   /// Subscribes to binfmtd's signals and NameOwnerChanged, then reads the current state
   /// so that changes can be shown as "old -> new".
   void subscribe() {
-    const std::string sender = std::string("sender='") + kBusName + "'";
-    auto add = [&](const std::string& rule) {
-      slots_.push_back(bus_.addMatch(rule, [this](sdbus::Message& m) { onSignal(m); }));
-    };
-    add("type='signal'," + sender + ",interface='" + kManagerInterface + "',member='Repaired'");
-    add("type='signal'," + sender +
-        ",interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-        "path_namespace='" + kManagerPath + "'");
-    add("type='signal'," + sender + ",interface='org.freedesktop.DBus.ObjectManager',path='" +
-        kManagerPath + "'");
-    add(std::string("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-                    "member='NameOwnerChanged',arg0='") + kBusName + "'");
+    subscriptions_.push_back(client_.onRepaired([this](const auto& r) { onRepaired(r); }));
+    subscriptions_.push_back(
+        client_.onPropertiesChanged([this](const auto& c) { onPropertiesChanged(c); }));
+    subscriptions_.push_back(client_.onHandlerAdded([this](const auto& h) { onHandlerAdded(h); }));
+    subscriptions_.push_back(
+        client_.onHandlerRemoved([this](const auto& r) { onHandlerRemoved(r); }));
+    subscriptions_.push_back(client_.onOwnerChanged([this](const auto& o) { onOwnerChanged(o); }));
     load();
   }
 
@@ -95,22 +83,9 @@ class Monitor {
   void load() {
     cache_.clear();
     try {
-      auto proxy = sdbus::createProxy(bus_, kBusName, kManagerPath);
-      PropertyMap manager;
-      proxy->callMethod("GetAll")
-          .onInterface("org.freedesktop.DBus.Properties")
-          .withArguments(std::string(kManagerInterface))
-          .storeResultsTo(manager);
-      cache_[kManagerPath] = manager;
-      std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>> objects;
-      proxy->callMethod("GetManagedObjects")
-          .onInterface("org.freedesktop.DBus.ObjectManager")
-          .storeResultsTo(objects);
-      for (const auto& [path, interfaces] : objects) {
-        auto it = interfaces.find(kHandlerInterface);
-        if (it != interfaces.end()) cache_[path] = it->second;
-      }
-    } catch (const sdbus::Error&) {
+      cache_[kManagerPath] = client_.manager().properties;
+      for (const auto& h : client_.handlers()) cache_[h.objectPath] = h.properties;
+    } catch (const client::Error&) {
       // Not running (yet): the "started" event loads the state then.
     }
   }
@@ -121,12 +96,7 @@ class Monitor {
       auto n = it->second.find("Name");
       if (n != it->second.end()) return n->second.get<std::string>();
     }
-    char* decoded = nullptr;
-    std::string name = path;
-    if (sd_bus_path_decode(path.c_str(), kHandlerParent, &decoded) > 0 && decoded != nullptr)
-      name = decoded;
-    std::free(decoded);
-    return name;
+    return client::handlerNameFromPath(path);
   }
 
   void print(Json event, const std::string& text) {
@@ -142,65 +112,51 @@ class Monitor {
     return {{"time", now()}, {"kind", kind}, {"name", name}, {"event", event}};
   }
 
-  void onSignal(sdbus::Message& m) {
-    const std::string member = m.getMemberName();
-    const std::string path = m.getPath();
-    if (member == "NameOwnerChanged") {
-      onOwnerChanged(m);
-    } else if (member == "PropertiesChanged") {
-      onPropertiesChanged(m, path);
-    } else if (member == "InterfacesAdded") {
-      onInterfacesAdded(m);
-    } else if (member == "InterfacesRemoved") {
-      onInterfacesRemoved(m);
-    } else if (member == "Repaired") {
-      std::vector<std::string> changes, problems;
-      m >> changes >> problems;
-      Json e = base("repaired", "binfmtd", "repaired");
-      e["changes"] = changes;
-      e["problems"] = problems;
-      std::string text = "repaired binfmtd";
-      for (const auto& c : changes) text += " " + c + ";";
-      for (const auto& p : problems) text += " problem: " + p + ";";
-      if (text.back() == ';') text.pop_back();
-      print(e, text);
-    }
+  void onRepaired(const client::Repair& r) {
+    std::vector<std::string> changes;
+    for (const auto& c : r.changes) changes.push_back(c.text);
+    Json e = base("repaired", "binfmtd", "repaired");
+    e["changes"] = changes;
+    e["problems"] = r.problems;
+    std::string text = "repaired binfmtd";
+    for (const auto& c : changes) text += " " + c + ";";
+    for (const auto& p : r.problems) text += " problem: " + p + ";";
+    if (text.back() == ';') text.pop_back();
+    print(e, text);
   }
 
-  void onOwnerChanged(sdbus::Message& m) {
-    std::string name, oldOwner, newOwner;
-    m >> name >> oldOwner >> newOwner;
-    const std::string event = newOwner.empty() ? "stopped" : oldOwner.empty() ? "started" : "restarted";
-    Json e = base("daemon", name, event);
-    e["owner"] = newOwner.empty() ? oldOwner : newOwner;
-    print(e, "daemon " + name + " " + event + " (" + e["owner"].get<std::string>() + ")");
-    if (newOwner.empty()) {
+  void onOwnerChanged(const client::OwnerChange& o) {
+    using Kind = client::OwnerChange::Kind;
+    const std::string event = o.kind() == Kind::Stopped   ? "stopped"
+                              : o.kind() == Kind::Started ? "started"
+                                                          : "restarted";
+    Json e = base("daemon", kBusName, event);
+    e["owner"] = o.newOwner.empty() ? o.oldOwner : o.newOwner;
+    print(e, std::string("daemon ") + kBusName + " " + event + " (" +
+                 e["owner"].get<std::string>() + ")");
+    if (o.kind() == Kind::Stopped) {
       cache_.clear();
     } else {
       load();
     }
   }
 
-  void onPropertiesChanged(sdbus::Message& m, const std::string& path) {
-    std::string interface;
-    PropertyMap changed;
-    std::vector<std::string> invalidated;
-    m >> interface >> changed >> invalidated;
+  void onPropertiesChanged(const client::PropertiesChange& c) {
+    PropertyMap changed = c.changed;
     // Only the new value of an invalidated property is unknown: ask for it.
-    for (const auto& name : invalidated) {
+    for (const auto& name : c.invalidated) {
       try {
-        auto proxy = sdbus::createProxy(bus_, kBusName, path);
-        changed[name] = proxy->getProperty(name).onInterface(interface);
-      } catch (const sdbus::Error&) {
+        changed[name] = client_.property(c.objectPath, c.interface, name);
+      } catch (const client::Error&) {
       }
     }
-    const bool isManager = interface == kManagerInterface;
-    const std::string name = isManager ? "binfmtd" : handlerName(path);
+    const bool isManager = c.target == client::Target::Manager;
+    const std::string name = isManager ? "binfmtd" : handlerName(c.objectPath);
     Json e = base(isManager ? "manager" : "handler", name, "changed");
-    e["object"] = path;
+    e["object"] = c.objectPath;
     Json changes = Json::object();
     std::string text = std::string(isManager ? "manager " : "handler ") + name;
-    PropertyMap& known = cache_[path];
+    PropertyMap& known = cache_[c.objectPath];
     bool first = true;
     for (const auto& [property, value] : changed) {
       auto old = known.find(property);
@@ -216,18 +172,13 @@ class Monitor {
     print(e, text);
   }
 
-  void onInterfacesAdded(sdbus::Message& m) {
-    sdbus::ObjectPath path;
-    std::map<std::string, PropertyMap> interfaces;
-    m >> path >> interfaces;
-    auto it = interfaces.find(kHandlerInterface);
-    if (it == interfaces.end()) return;
-    cache_[path] = it->second;
-    const std::string name = handlerName(path);
+  void onHandlerAdded(const client::Handler& h) {
+    cache_[h.objectPath] = h.properties;
+    const std::string name = handlerName(h.objectPath);
     Json e = base("handler", name, "added");
-    e["object"] = std::string(path);
+    e["object"] = h.objectPath;
     Json properties = Json::object();
-    for (const auto& [k, v] : it->second) properties[k] = toJson(v);
+    for (const auto& [k, v] : h.properties) properties[k] = toJson(v);
     e["properties"] = properties;
     std::string text = "handler " + name + " added:";
     for (const char* k : {"State", "Enabled", "Ownership", "Interpreter"})
@@ -236,21 +187,17 @@ class Monitor {
     print(e, text);
   }
 
-  void onInterfacesRemoved(sdbus::Message& m) {
-    sdbus::ObjectPath path;
-    std::vector<std::string> interfaces;
-    m >> path >> interfaces;
-    if (std::find(interfaces.begin(), interfaces.end(), kHandlerInterface) == interfaces.end()) return;
-    const std::string name = handlerName(path);
-    cache_.erase(path);
+  void onHandlerRemoved(const client::HandlerRemoved& r) {
+    const std::string name = handlerName(r.objectPath);
+    cache_.erase(r.objectPath);
     Json e = base("handler", name, "removed");
-    e["object"] = std::string(path);
+    e["object"] = r.objectPath;
     print(e, "handler " + name + " removed");
   }
 
-  sdbus::IConnection& bus_;
+  client::Client& client_;
   bool json_;
-  std::vector<sdbus::Slot> slots_;
+  std::vector<client::Subscription> subscriptions_;
   std::map<std::string, PropertyMap> cache_;  // object path -> its properties as last seen
 };
 
@@ -272,20 +219,15 @@ int runMonitor(const Invocation& inv) {
     std::perror("binfmtctl: signalfd");
     return 1;
   }
-  auto bus = sdbus::createSystemBusConnection();
-  Monitor monitor(*bus, inv.json);
+  client::Client c;
+  Monitor monitor(c, inv.json);
   monitor.subscribe();
   std::fprintf(stderr, "Monitoring %s; stop with Ctrl-C.\n", kBusName);
-  for (;;) {
-    while (bus->processPendingRequest()) {
-    }
-    const auto poll = bus->getEventLoopPollData();
-    struct pollfd fds[2] = {{poll.fd, poll.events, 0}, {signals, POLLIN, 0}};
-    if (::poll(fds, 2, poll.getPollTimeout()) < 0 && errno != EINTR) {
+  for (bool interrupted = false; !interrupted;) {
+    if (!c.waitAndDispatch(std::chrono::hours(1), signals, &interrupted)) {
       std::perror("binfmtctl: poll");
       return 1;
     }
-    if (fds[1].revents != 0) break;
   }
   ::close(signals);
   return 0;

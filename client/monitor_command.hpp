@@ -3,7 +3,7 @@
 // and stopping), as text or --json lines, until SIGINT or SIGTERM.
 #pragma once
 
-#include "commands.hpp"
+#include "command_table.hpp"
 
 namespace binfmtctl {
 

@@ -1,9 +1,12 @@
 // The one table of binfmtd's domain errors, shared by the daemon (which raises them)
-// and binfmtctl (which turns them back into exit codes). No D-Bus library here: the
-// service layer prefixes the names with kErrorPrefix when it builds error replies.
+// and its clients (which turn them back into exit codes). No D-Bus library here: the
+// service layer names its error replies with errorName(), clients read them back with
+// errorFromName().
 #pragma once
 
 #include <array>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace binfmtd {
@@ -52,6 +55,21 @@ constexpr const ErrorInfo& errorInfo(Errc code) {
   for (const auto& e : kErrors)
     if (e.code == code) return e;
   return kErrors.back();
+}
+
+/// The D-Bus error name of a domain error: "org.binfmtd.Binfmt1.Error.NoSuchHandler".
+inline std::string errorName(Errc code) {
+  return std::string(kErrorPrefix) + std::string(errorInfo(code).name);
+}
+
+/// The domain error a D-Bus error name stands for; nullopt for names that are not
+/// binfmtd's (the bus's own, org.freedesktop.DBus.Error.*) or not in this table.
+constexpr std::optional<Errc> errorFromName(std::string_view name) {
+  if (name.substr(0, kErrorPrefix.size()) != kErrorPrefix) return std::nullopt;
+  name.remove_prefix(kErrorPrefix.size());
+  for (const auto& e : kErrors)
+    if (e.name == name) return e.code;
+  return std::nullopt;
 }
 
 }  // namespace binfmtd

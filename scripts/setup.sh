@@ -15,7 +15,7 @@ PACKAGES="meson ninja-build g++ pkg-config libsdbus-c++-dev libsdbus-c++-bin lib
   nlohmann-json3-dev catch2 dbus-daemon systemd util-linux qemu-user-static scdoc polkitd
   clang-14 libclang-rt-14-dev bash-completion zsh fish man-db
   debhelper dpkg-dev lintian ccache qemu-system-x86 qemu-utils mmdebstrap busybox-static cpio kmod
-  e2fsprogs cockpit-bridge cockpit-ws chromium podman crun zstd"
+  e2fsprogs libglib2.0-dev cockpit-bridge cockpit-ws chromium podman crun zstd"
 # The Cockpit page's browser test (puppeteer-core) and the container stage's Kubernetes
 # validator come from npm: node and npm from Debian unless the machine has them already
 # (another packaging of node).

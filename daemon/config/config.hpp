@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernel/entry.hpp"
+#include "util/atomic_file.hpp"
 
 namespace binfmtd::config {
 
@@ -140,6 +141,6 @@ void setEnabled(const Paths& paths, const std::vector<std::string>& architecture
                 const std::vector<std::string>& handlers, bool enabled, bool runtime);
 
 /// Writes `text` to `file` atomically (see setEnabled), creating parent directories 0755.
-void writeFileAtomically(const std::filesystem::path& file, std::string_view text);
+using util::writeFileAtomically;
 
 }  // namespace binfmtd::config

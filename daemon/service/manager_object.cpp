@@ -32,10 +32,7 @@ std::uint64_t monotonicUsec() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
 }
 
-sdbus::Error toDbus(const Error& e) {
-  return sdbus::Error(std::string(kErrorPrefix) + std::string(errorInfo(e.code()).name),
-                      e.what());
-}
+sdbus::Error toDbus(const Error& e) { return sdbus::Error(errorName(e.code()), e.what()); }
 
 std::string joined(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;

@@ -1,9 +1,11 @@
-// The status file of a bus-less binfmtd (`binfmtd --no-bus`): STATE_DIR/no-bus.json.
-// Nobody can ask such a daemon anything, so it writes what it would answer on D-Bus into
-// this file and keeps a lock on it while it runs: binfmtctl tells the user that the
-// daemon runs without D-Bus, and a container's health check reads whether it is ready.
-// The lock (an open file description lock) works across PID namespaces, so a file left
-// by a daemon that died is never mistaken for a running one.
+// The status file of a bus-less binfmtd (`binfmtd --no-bus`): STATE_DIR/no-bus.json, the
+// part of the contract that needs no bus. Nobody can ask such a daemon anything, so it
+// writes what it would answer on D-Bus into this file (daemon/no_bus_frontend.cpp) and
+// keeps a lock on it while it runs: the client library (libbinfmtd-client, no_bus.hpp)
+// decodes it, so that binfmtctl and desktop programs say that the daemon runs without
+// D-Bus, and a container's health check reads whether it is ready. The lock (an open
+// file description lock) works across PID namespaces, so a file left by a daemon that
+// died is never mistaken for a running one. Nothing of the daemon or the client here.
 #pragma once
 
 #include <cstdint>
